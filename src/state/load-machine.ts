@@ -1,7 +1,7 @@
-import { HV_ANY_VP } from "../abi/vp-index.js";
 import { PORT_TYPE_NAMES } from "../abi/port-type.js";
 import { SIEF_PAGE_BYTES, SINT_COUNT } from "../abi/sief-page.js";
 import { u64ToHalves } from "../abi/u64.js";
+import { HV_ANY_VP } from "../abi/vp-index.js";
 import { GuestMemory } from "./guest-memory.js";
 import { Machine } from "./machine.js";
 import {
@@ -13,6 +13,7 @@ import {
 } from "./machine-tables.js";
 import { NOT_FOUND, PairHashTable } from "./pair-hash-table.js";
 import type { ScenarioDocument } from "./scenario-document.js";
+import { SiefImage } from "./sief-image.js";
 import { MSR_SCONTROL, MSR_SIEFP, MSR_SIMP, MSR_SINT0, MSR_STRIDE } from "./synic-registers.js";
 
 export interface MachineOptions {
@@ -86,6 +87,7 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
     connLookup,
   };
 
+  const sief = new SiefImage(nV, { buffer: t.siefBuffer });
   const setMsr = (v: number, off: number, value: bigint) => {
     const { lo, hi } = u64ToHalves(value);
     t.msrs[v * MSR_STRIDE + off] = lo;
@@ -114,6 +116,12 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
       setMsr(v, MSR_SIEFP, vp.siefp);
       setMsr(v, MSR_SIMP, vp.simp);
       vp.sints.forEach((value, sint) => setMsr(v, MSR_SINT0 + 2 * sint, value));
+      vp.siefFlags.forEach((flags, sint) => {
+        for (const flag of flags) sief.testAndSet(v, sint, flag);
+      });
+      vp.sintAssertions.forEach((count, sint) => {
+        t.sintAssertions[v * SINT_COUNT + sint] = count;
+      });
       vpSlotByIndex.set(vp.index, v);
       v++;
     }

@@ -29,6 +29,10 @@ export interface VpSpec {
   readonly simp: bigint;
   /** Exactly 16 entries; SINTs the file does not list hold the reset value 0x10000. */
   readonly sints: readonly bigint[];
+  /** Exactly 16 lists: the SIEF flags already set per SINT (a reloaded dump); usually empty. */
+  readonly siefFlags: readonly (readonly number[])[];
+  /** Exactly 16 counts: interrupts already asserted per SINT (a reloaded dump); usually 0. */
+  readonly sintAssertions: readonly number[];
 }
 
 export interface PortSpec {
