@@ -14,11 +14,11 @@ export * from "./abi/signal-event-input.js";
 export * from "./abi/synic-msr.js";
 export * from "./abi/u64.js";
 export * from "./abi/vp-index.js";
-export { BatchRunner, type BatchOptions } from "./dispatch/batch-runner.js";
+export { type BatchOptions, BatchRunner } from "./dispatch/batch-runner.js";
 export { Dispatcher } from "./dispatch/dispatcher.js";
 export { HANDLER_TABLE } from "./dispatch/handler-table.js";
 export { signalEvent, signalEventHandler } from "./dispatch/handlers/signal-event.js";
-export { hypercall, type HypercallOutcome, type HypercallRequest } from "./dispatch/hypercall.js";
+export { type HypercallOutcome, type HypercallRequest, hypercall } from "./dispatch/hypercall.js";
 export type { HypercallHandler } from "./dispatch/hypercall-handler.js";
 export * from "./dispatch/hypercall-record.js";
 export { GuestMemory } from "./state/guest-memory.js";
@@ -31,4 +31,8 @@ export { dumpScenario } from "./state/scenario-dump.js";
 export { ScenarioError } from "./state/scenario-error.js";
 export { parseScenario, parseScenarioText } from "./state/scenario-schema.js";
 export { SiefImage } from "./state/sief-image.js";
-export { SynicRegisters, type SintRegister, type SynicPageRegister } from "./state/synic-registers.js";
+export {
+  type SintRegister,
+  type SynicPageRegister,
+  SynicRegisters,
+} from "./state/synic-registers.js";

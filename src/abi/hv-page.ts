@@ -2,4 +2,3 @@
 export const HV_PAGE_SHIFT = 12;
 export const HV_PAGE_SIZE = 1 << HV_PAGE_SHIFT;
 export const HV_PAGE_OFFSET_MASK = HV_PAGE_SIZE - 1;
-

@@ -51,7 +51,6 @@ export interface HypercallControl {
   readonly reserved60to63: number;
 }
 
-
 export function decodeControl(lo: number, hi: number): HypercallControl {
   return {
     callCode: lo & CONTROL_CALL_CODE_MASK,

@@ -70,4 +70,3 @@ export function encodeResultBigInt(r: HypercallResult): bigint {
   const { lo, hi } = encodeResult(r);
   return halvesToU64(lo, hi);
 }
-

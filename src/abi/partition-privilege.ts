@@ -42,7 +42,9 @@ export const PartitionPrivilegeBit = {
 
 export type PartitionPrivilegeName = keyof typeof PartitionPrivilegeBit;
 
-export const PARTITION_PRIVILEGE_NAMES = Object.keys(PartitionPrivilegeBit) as PartitionPrivilegeName[];
+export const PARTITION_PRIVILEGE_NAMES = Object.keys(
+  PartitionPrivilegeBit,
+) as PartitionPrivilegeName[];
 
 export function isPartitionPrivilegeName(name: string): name is PartitionPrivilegeName {
   return Object.hasOwn(PartitionPrivilegeBit, name);

@@ -49,7 +49,9 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
   }
 
   const slotById = new Map<number, number>();
-  parts.forEach((p, i) => slotById.set(p.id, i));
+  parts.forEach((p, i) => {
+    slotById.set(p.id, i);
+  });
 
   const portLookup = PairHashTable.create(nQ, shared);
   const connLookup = PairHashTable.create(nC, shared);
@@ -115,7 +117,9 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
       setMsr(v, MSR_SCONTROL, vp.scontrol);
       setMsr(v, MSR_SIEFP, vp.siefp);
       setMsr(v, MSR_SIMP, vp.simp);
-      vp.sints.forEach((value, sint) => setMsr(v, MSR_SINT0 + 2 * sint, value));
+      vp.sints.forEach((value, sint) => {
+        setMsr(v, MSR_SINT0 + 2 * sint, value);
+      });
       vp.siefFlags.forEach((flags, sint) => {
         for (const flag of flags) sief.testAndSet(v, sint, flag);
       });

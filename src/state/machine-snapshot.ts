@@ -1,11 +1,6 @@
 import type { MachineTables } from "./machine-tables.js";
 
-type TypedArray =
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | Int32Array
-  | Float64Array;
+type TypedArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
 
 /** Every array of the tables, in a fixed order, as byte views. */
 function byteViews(t: MachineTables): Uint8Array[] {

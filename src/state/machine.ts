@@ -1,17 +1,21 @@
 import { HvPortType } from "../abi/port-type.js";
-import { SCONTROL_ENABLE_BIT, SINT_VECTOR_MASK, SYNIC_PAGE_ENABLE_BIT } from "../abi/synic-msr.js";
 import { SINT_COUNT } from "../abi/sief-page.js";
+import { SCONTROL_ENABLE_BIT, SINT_VECTOR_MASK, SYNIC_PAGE_ENABLE_BIT } from "../abi/synic-msr.js";
 import { halvesToU64, u64ToHalves } from "../abi/u64.js";
 import { GuestMemory } from "./guest-memory.js";
-import {
-  ANY_VP_NONE_ENABLED,
-  ANY_VP_STALE,
-  type MachineTables,
-} from "./machine-tables.js";
 import { MachineSnapshot } from "./machine-snapshot.js";
+import { ANY_VP_NONE_ENABLED, ANY_VP_STALE, type MachineTables } from "./machine-tables.js";
 import { NOT_FOUND, PairHashTable } from "./pair-hash-table.js";
 import { SiefImage } from "./sief-image.js";
-import { checkSint, MSR_SCONTROL, MSR_SIEFP, MSR_SINT0, MSR_STRIDE, msrOffset, SynicRegisters } from "./synic-registers.js";
+import {
+  checkSint,
+  MSR_SCONTROL,
+  MSR_SIEFP,
+  MSR_SINT0,
+  MSR_STRIDE,
+  msrOffset,
+  SynicRegisters,
+} from "./synic-registers.js";
 
 /** Called once per edge-triggered interrupt the machine asserts (a flag's 0 -> 1 transition). */
 export type SintAssertionListener = (
@@ -159,7 +163,13 @@ export class Machine {
   siefReady(vpSlot: number): boolean {
     const m = this.tables.msrs;
     const base = vpSlot * MSR_STRIDE;
-    return (m[base + MSR_SCONTROL]! & SCONTROL_ENABLE_BIT & m[base + MSR_SIEFP]! & SYNIC_PAGE_ENABLE_BIT) !== 0;
+    return (
+      (m[base + MSR_SCONTROL]! &
+        SCONTROL_ENABLE_BIT &
+        m[base + MSR_SIEFP]! &
+        SYNIC_PAGE_ENABLE_BIT) !==
+      0
+    );
   }
 
   /**

@@ -32,7 +32,8 @@ export class PairHashTable {
   static create(count: number, shared: boolean): PairHashTable {
     let capacity = MIN_CAPACITY;
     while (capacity < count * 2) capacity *= 2;
-    const alloc = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    const alloc = (bytes: number) =>
+      shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
     const owners = new Int32Array(alloc(capacity * 4)).fill(EMPTY);
     return new PairHashTable({
       owners,

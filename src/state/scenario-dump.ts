@@ -42,12 +42,16 @@ export interface DumpedPartition {
 export function dumpScenario(machine: Machine): { partitions: DumpedPartition[] } {
   const t = machine.tables;
   const partitions: DumpedPartition[] = [];
-  const portsOf: Record<string, unknown>[][] = Array.from({ length: machine.partitionCount }, () => []);
+  const portsOf: Record<string, unknown>[][] = Array.from(
+    { length: machine.partitionCount },
+    () => [],
+  );
   const connectionsOf: DumpedPartition["connections"][] = Array.from(
     { length: machine.partitionCount },
     () => [],
   );
-  for (let q = 0; q < machine.portCount; q++) portsOf[t.portPartition[q]!]!.push(dumpPort(machine, q));
+  for (let q = 0; q < machine.portCount; q++)
+    portsOf[t.portPartition[q]!]!.push(dumpPort(machine, q));
   for (let c = 0; c < machine.connectionCount; c++) {
     connectionsOf[t.connOwner[c]!]!.push({
       id: t.connId[c]!,
@@ -91,7 +95,10 @@ export function dumpScenario(machine: Machine): { partitions: DumpedPartition[] 
     const memory = mem.backedPages().map((n) => {
       const gpa = GuestMemory.pageGpa(n);
       const page = mem.mapPage(gpa);
-      return { gpa: formatHex(gpa), hex: Buffer.from(page.subarray(0, usedLength(page))).toString("hex") };
+      return {
+        gpa: formatHex(gpa),
+        hex: Buffer.from(page.subarray(0, usedLength(page))).toString("hex"),
+      };
     });
 
     partitions.push({

@@ -1,3 +1,4 @@
+import { SINT_COUNT } from "../abi/sief-page.js";
 import {
   HvSynicMsr,
   SCONTROL_ENABLE_BIT,
@@ -8,7 +9,6 @@ import {
   SYNIC_PAGE_ENABLE_BIT,
   SYNIC_PAGE_GPA_SHIFT,
 } from "../abi/synic-msr.js";
-import { SINT_COUNT } from "../abi/sief-page.js";
 import { halvesToU64, u64ToHalves } from "../abi/u64.js";
 
 /**

@@ -1,6 +1,10 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
-import { isValidConnectionId, joinConnectionId, splitConnectionId } from "../../src/abi/connection-id.js";
+import {
+  isValidConnectionId,
+  joinConnectionId,
+  splitConnectionId,
+} from "../../src/abi/connection-id.js";
 import {
   decodeSignalEventInput,
   encodeSignalEventInput,
@@ -93,17 +97,20 @@ describe("HvCallSignalEvent input block", () => {
     );
   });
 
-  test.prop([fc.uint8Array({ minLength: 0, maxLength: 64 }), fc.integer({ min: -4, max: 70 })], RUNS)(
-    "decode is total over byte arrays of any length and any offset",
-    (bytes, offset) => {
-      const d = decodeSignalEventInput(bytes, offset);
-      expect(d.ok).toBe(offset >= 0 && bytes.length - offset >= SIGNAL_EVENT_INPUT_SIZE);
+  test.prop(
+    [fc.uint8Array({ minLength: 0, maxLength: 64 }), fc.integer({ min: -4, max: 70 })],
+    RUNS,
+  )("decode is total over byte arrays of any length and any offset", (bytes, offset) => {
+    const d = decodeSignalEventInput(bytes, offset);
+    expect(d.ok).toBe(offset >= 0 && bytes.length - offset >= SIGNAL_EVENT_INPUT_SIZE);
+  });
+
+  test.prop([fc.integer({ min: 0, max: 0xffffffff })], RUNS)(
+    "connection id split round-trips",
+    (raw) => {
+      const parts = splitConnectionId(raw);
+      expect(joinConnectionId(parts)).toBe(raw);
+      expect(isValidConnectionId(raw)).toBe(parts.reserved === 0);
     },
   );
-
-  test.prop([fc.integer({ min: 0, max: 0xffffffff })], RUNS)("connection id split round-trips", (raw) => {
-    const parts = splitConnectionId(raw);
-    expect(joinConnectionId(parts)).toBe(raw);
-    expect(isValidConnectionId(raw)).toBe(parts.reserved === 0);
-  });
 });
