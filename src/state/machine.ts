@@ -128,7 +128,7 @@ export class Machine {
 
   setPrivilegeMask(partitionId: number, mask: bigint): void {
     const p = this.requirePartition(partitionId);
-    const { lo, hi } = u64ToHalves(mask);
+    const { lo, hi } = u64ToHalves(requireU64(mask, "privilege mask"));
     this.tables.privilegeLo[p] = lo;
     this.tables.privilegeHi[p] = hi;
   }
@@ -150,7 +150,7 @@ export class Machine {
   writeMsr(partitionId: number, vpIndex: number, msr: number, value: bigint): void {
     const v = this.requireVp(partitionId, vpIndex);
     const off = requireMsr(msr);
-    const { lo, hi } = u64ToHalves(value);
+    const { lo, hi } = u64ToHalves(requireU64(value, `MSR 0x${msr.toString(16)} value`));
     const base = v * MSR_STRIDE + off;
     this.tables.msrs[base] = lo;
     this.tables.msrs[base + 1] = hi;
@@ -237,6 +237,11 @@ export class Machine {
     };
   }
 
+  /** True while any onSintAsserted listener is subscribed (listeners are host code: they may change the machine). */
+  get hasSintListeners(): boolean {
+    return this.listeners.length !== 0;
+  }
+
   /**
    * Records one edge-triggered interrupt on (VP slot, SINT) and tells the listeners. Called by the
    * dispatcher after a 0 -> 1 flag transition only.
@@ -282,4 +287,11 @@ function requireMsr(msr: number): number {
     );
   }
   return off;
+}
+
+function requireU64(value: bigint, what: string): bigint {
+  if (value < 0n || value > 0xffff_ffff_ffff_ffffn) {
+    throw new RangeError(`${what} ${value} is not a u64 (0..2^64-1)`);
+  }
+  return value;
 }

@@ -26,7 +26,7 @@ export function msrOffset(msr: number): number {
   if (msr === HvSynicMsr.SCONTROL) return MSR_SCONTROL;
   if (msr === HvSynicMsr.SIEFP) return MSR_SIEFP;
   if (msr === HvSynicMsr.SIMP) return MSR_SIMP;
-  if (msr >= HvSynicMsr.SINT0 && msr <= HvSynicMsr.SINT15) {
+  if (Number.isInteger(msr) && msr >= HvSynicMsr.SINT0 && msr <= HvSynicMsr.SINT15) {
     return MSR_SINT0 + 2 * (msr - HvSynicMsr.SINT0);
   }
   return -1;
