@@ -1,0 +1,96 @@
+import type { FileHandle } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
+import { RECORD_SIZE } from "../dispatch/hypercall-record.js";
+import { CliUsageError, fsReason, quote } from "./cli-error.js";
+
+/** Where `replay` reads its 16-byte records from: a file, or a stream such as stdin. */
+export interface RecordSource {
+  /** For messages: `stdin` or the quoted path. */
+  readonly name: string;
+  /** Bytes in the source when known before reading (a regular file); undefined for a stream. */
+  readonly size: number | undefined;
+  /**
+   * Reads up to `into.length` bytes into `into`; resolves with how many, 0 only at the end of the
+   * input. Returns what is available without waiting for more once it has read something.
+   */
+  read(into: Uint8Array): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `path` (or `-` for stdin). A regular file is measured first: a length that is not a
+ * multiple of 16 is rejected here, before any call runs. Pipes and devices are streams, like stdin.
+ */
+export async function openRecordSource(path: string): Promise<RecordSource> {
+  if (path === "-") return streamSource("stdin", process.stdin);
+  const name = quote(path);
+  let handle: FileHandle;
+  let size: number | undefined;
+  try {
+    const s = await stat(path);
+    if (s.isDirectory())
+      throw new CliUsageError(`records: ${name} is a directory, not a record file`);
+    if (s.isFile()) {
+      size = s.size;
+      if (size % RECORD_SIZE !== 0) {
+        throw new CliUsageError(
+          `records: ${name} is ${size} bytes, not a multiple of ${RECORD_SIZE} ` +
+            `(${Math.floor(size / RECORD_SIZE)} records and ${size % RECORD_SIZE} bytes left over); ` +
+            `each record is ${RECORD_SIZE} bytes. Nothing was run`,
+        );
+      }
+    }
+    handle = await open(path, "r");
+  } catch (error) {
+    if (error instanceof CliUsageError) throw error;
+    throw new CliUsageError(`records: cannot read ${name}: ${fsReason(error)}`);
+  }
+  return {
+    name,
+    size,
+    async read(into) {
+      try {
+        return (await handle.read(into, 0, into.length, null)).bytesRead;
+      } catch (error) {
+        throw new CliUsageError(`records: cannot read ${name}: ${fsReason(error)}`);
+      }
+    },
+    close: () => handle.close(),
+  };
+}
+
+/** A record source over a readable stream; its chunks are copied out as they arrive. */
+export function streamSource(name: string, stream: NodeJS.ReadableStream): RecordSource {
+  const chunks = stream[Symbol.asyncIterator]();
+  let pending: Uint8Array = new Uint8Array(0);
+  let at = 0;
+  return {
+    name,
+    size: undefined,
+    async read(into) {
+      let n = 0;
+      while (n < into.length) {
+        if (at === pending.length) {
+          if (n > 0) break;
+          let next: IteratorResult<string | Buffer>;
+          try {
+            next = await chunks.next();
+          } catch (error) {
+            throw new CliUsageError(`records: cannot read ${name}: ${fsReason(error)}`);
+          }
+          if (next.done === true) break;
+          pending = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
+          at = 0;
+        }
+        const k = Math.min(pending.length - at, into.length - n);
+        into.set(pending.subarray(at, at + k), n);
+        at += k;
+        n += k;
+      }
+      return n;
+    },
+    async close() {
+      await chunks.return?.();
+    },
+  };
+}
