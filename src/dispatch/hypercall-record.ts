@@ -25,7 +25,8 @@ export function encodeRecord(control: bigint, input: Uint8Array | bigint): Uint8
   const out = new Uint8Array(RECORD_SIZE);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt.asUintN(64, control), true);
-  if (typeof input === "bigint") view.setBigUint64(RECORD_INPUT_OFFSET, BigInt.asUintN(64, input), true);
+  if (typeof input === "bigint")
+    view.setBigUint64(RECORD_INPUT_OFFSET, BigInt.asUintN(64, input), true);
   else out.set(input.subarray(0, RECORD_SIZE - RECORD_INPUT_OFFSET), RECORD_INPUT_OFFSET);
   return out;
 }

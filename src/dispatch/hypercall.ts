@@ -48,7 +48,15 @@ export function hypercall(dispatcher: Dispatcher, request: HypercallRequest): Hy
   let decoded: unknown;
   const row = dispatcher.lastRow;
   if (status === HvStatus.SUCCESS && row !== undefined) {
-    status = dispatcher.fetchInput(callerSlot, row, control.lo, input.lo, input.hi, input2.lo, input2.hi);
+    status = dispatcher.fetchInput(
+      callerSlot,
+      row,
+      control.lo,
+      input.lo,
+      input.hi,
+      input2.lo,
+      input2.hi,
+    );
     if (status === HvStatus.SUCCESS) {
       const bytes = dispatcher.inputBytes.subarray(0, row.handler.inputSize);
       decoded = row.handler.decodeInput(bytes);

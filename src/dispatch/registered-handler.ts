@@ -1,3 +1,4 @@
+import { HV_PAGE_SIZE } from "../abi/hv-page.js";
 import {
   CONTROL_CALL_CODE_MASK,
   CONTROL_FAST_BIT,
@@ -7,7 +8,6 @@ import {
   CONTROL_VARIABLE_HEADER_MASK,
   CONTROL_VARIABLE_HEADER_SHIFT,
 } from "../abi/hypercall-control.js";
-import { HV_PAGE_SIZE } from "../abi/hv-page.js";
 import { FAST_INPUT_MAX_BYTES, HYPERCALL_INPUT_ALIGNMENT } from "../abi/hypercall-input.js";
 import type { HypercallHandler } from "./hypercall-handler.js";
 
@@ -28,7 +28,11 @@ export class RegisteredHandler {
   readonly privilegeMask: number;
 
   constructor(handler: HypercallHandler) {
-    if (!Number.isInteger(handler.callCode) || handler.callCode < 0 || handler.callCode > CONTROL_CALL_CODE_MASK) {
+    if (
+      !Number.isInteger(handler.callCode) ||
+      handler.callCode < 0 ||
+      handler.callCode > CONTROL_CALL_CODE_MASK
+    ) {
       throw new RangeError(`${handler.name}: call code ${handler.callCode} is not a u16`);
     }
     if (
@@ -36,10 +40,14 @@ export class RegisteredHandler {
       handler.inputSize % HYPERCALL_INPUT_ALIGNMENT !== 0 ||
       handler.inputSize > HV_PAGE_SIZE
     ) {
-      throw new RangeError(`${handler.name}: input size ${handler.inputSize} is not a multiple of 8 within a page`);
+      throw new RangeError(
+        `${handler.name}: input size ${handler.inputSize} is not a multiple of 8 within a page`,
+      );
     }
     if (handler.fastAllowed && handler.inputSize > FAST_INPUT_MAX_BYTES) {
-      throw new RangeError(`${handler.name}: a fast call carries at most ${FAST_INPUT_MAX_BYTES} input bytes`);
+      throw new RangeError(
+        `${handler.name}: a fast call carries at most ${FAST_INPUT_MAX_BYTES} input bytes`,
+      );
     }
     this.handler = handler;
     this.controlLoAllowed =
@@ -57,4 +65,3 @@ export class RegisteredHandler {
     this.privilegeMask = (1 << (handler.requiredPrivilege % BITS_PER_WORD)) >>> 0;
   }
 }
-
