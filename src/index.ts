@@ -21,6 +21,12 @@ export { signalEvent, signalEventHandler } from "./dispatch/handlers/signal-even
 export { type HypercallOutcome, type HypercallRequest, hypercall } from "./dispatch/hypercall.js";
 export type { HypercallHandler } from "./dispatch/hypercall-handler.js";
 export * from "./dispatch/hypercall-record.js";
+export {
+  MAX_SIGNAL_THREADS,
+  runThreaded,
+  SignalPool,
+  type SignalPoolOptions,
+} from "./parallel/signal-pool.js";
 export { GuestMemory } from "./state/guest-memory.js";
 export { loadMachine, type MachineOptions } from "./state/load-machine.js";
 export { Machine, type SintAssertionListener } from "./state/machine.js";

@@ -1,6 +1,6 @@
-import { CONTROL_CALL_CODE_MASK, CONTROL_FAST_BIT } from "../abi/hypercall-control.js";
 import { HV_PAGE_OFFSET_MASK, HV_PAGE_SIZE } from "../abi/hv-page.js";
 import { HvStatus } from "../abi/hv-status.js";
+import { CONTROL_CALL_CODE_MASK, CONTROL_FAST_BIT } from "../abi/hypercall-control.js";
 import { HYPERCALL_INPUT_ALIGNMENT } from "../abi/hypercall-input.js";
 import type { Machine } from "../state/machine.js";
 import { HANDLER_TABLE } from "./handler-table.js";
@@ -20,7 +20,12 @@ const ALIGNMENT_MASK = HYPERCALL_INPUT_ALIGNMENT - 1;
  */
 export class Dispatcher {
   readonly machine: Machine;
-  private readonly rows: (RegisteredHandler | undefined)[];
+  /**
+   * Call code -> position in `rows` (0: not implemented). A zero-filled typed array costs next to
+   * nothing to create, unlike a 65,536-slot JS array; `rows` holds one entry per registered call.
+   */
+  private readonly rowOfCallCode = new Uint16Array(CALL_CODE_COUNT);
+  private readonly rows: (RegisteredHandler | undefined)[] = [undefined];
   /** Scratch input block: one page, as bytes and as u32 words over the same memory. */
   readonly inputBytes = new Uint8Array(HV_PAGE_SIZE);
   readonly inputWords = new Uint32Array(this.inputBytes.buffer);
@@ -29,18 +34,19 @@ export class Dispatcher {
 
   constructor(machine: Machine, handlers: readonly HypercallHandler[] = HANDLER_TABLE) {
     this.machine = machine;
-    this.rows = new Array<RegisteredHandler | undefined>(CALL_CODE_COUNT).fill(undefined);
     for (const h of handlers) {
-      if (this.rows[h.callCode] !== undefined) {
+      const row = new RegisteredHandler(h); // validates the row, its call code included
+      if (this.rowOfCallCode[h.callCode] !== 0) {
         throw new RangeError(`two handlers for call code 0x${h.callCode.toString(16)}`);
       }
-      this.rows[h.callCode] = new RegisteredHandler(h);
+      this.rowOfCallCode[h.callCode] = this.rows.length;
+      this.rows.push(row);
     }
   }
 
   /** The handler row for a call code, or undefined when the dispatcher does not implement it. */
   row(callCode: number): RegisteredHandler | undefined {
-    return this.rows[callCode & CONTROL_CALL_CODE_MASK];
+    return this.rows[this.rowOfCallCode[callCode & CONTROL_CALL_CODE_MASK]!];
   }
 
   /**
@@ -48,7 +54,7 @@ export class Dispatcher {
    * status the call gets before any input is looked at, or SUCCESS when it may proceed.
    */
   checkControl(callerSlot: number, controlLo: number, controlHi: number): number {
-    const row = this.rows[controlLo & CONTROL_CALL_CODE_MASK];
+    const row = this.rows[this.rowOfCallCode[controlLo & CONTROL_CALL_CODE_MASK]!];
     this.lastRow = row;
     if (row === undefined) return HvStatus.INVALID_HYPERCALL_CODE;
     if ((controlLo & ~row.controlLoAllowed) !== 0 || (controlHi & ~row.controlHiAllowed) !== 0) {
@@ -71,7 +77,9 @@ export class Dispatcher {
     if (offset + size > HV_PAGE_SIZE) return HvStatus.INVALID_ALIGNMENT;
     const page = this.machine.memory[callerSlot]!.pageAt(gpaLo, gpaHi);
     if (page === undefined) return HvStatus.INVALID_ALIGNMENT;
-    this.inputBytes.set(page.subarray(offset, offset + size));
+    // A byte loop, not set(subarray()): no view is allocated per call.
+    const input = this.inputBytes;
+    for (let i = 0; i < size; i++) input[i] = page[offset + i]!;
     return HvStatus.SUCCESS;
   }
 
@@ -82,7 +90,8 @@ export class Dispatcher {
    * value is (status, reps completed 0) for every simple call.
    *
    * `callerSlot` and `vpSlot` must be valid slots (the host checks them once, see
-   * Machine.requireVp); everything else is guest-controlled and never throws.
+   * Machine.requireVp); everything else is guest-controlled and never throws. Only the bits of a
+   * half count: it may be given as a u32 or as the int32 with the same bits (`x | 0`).
    */
   dispatch(
     callerSlot: number,
@@ -97,7 +106,15 @@ export class Dispatcher {
     const status = this.checkControl(callerSlot, controlLo, controlHi);
     if (status !== HvStatus.SUCCESS) return status;
     const row = this.lastRow!;
-    const fetched = this.fetchInput(callerSlot, row, controlLo, inputLo, inputHi, input2Lo, input2Hi);
+    const fetched = this.fetchInput(
+      callerSlot,
+      row,
+      controlLo,
+      inputLo,
+      inputHi,
+      input2Lo,
+      input2Hi,
+    );
     if (fetched !== HvStatus.SUCCESS) return fetched;
     return row.handler.execute(this.machine, callerSlot, vpSlot, this.inputWords);
   }

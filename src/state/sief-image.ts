@@ -56,12 +56,18 @@ export class SiefImage {
    * coordinates (this is the hot path).
    */
   testAndSet(vpSlot: number, sint: number, flag: number): boolean {
+    const words = this.words;
     const i = SiefImage.wordIndex(vpSlot, sint, flag);
     const bit = 1 << (flag & BIT_IN_WORD);
-    if (this.shared) return (Atomics.or(this.words, i, bit) & bit) === 0;
-    const old = this.words[i]!;
+    // Test, then test-and-set: a flag that is already set needs no write, and on a shared image no
+    // locked instruction. A plain read is enough for that: aligned u32 reads do not tear, so a set
+    // bit was really set by some signal; if a clear() on another thread races with this call, the
+    // signal simply takes effect before the clear. Only a flag that looked clear is set — with
+    // Atomics.or when shared, whose result decides the one caller that made the 0 -> 1 transition.
+    const old = words[i]!;
     if ((old & bit) !== 0) return false;
-    this.words[i] = old | bit;
+    if (this.shared) return (Atomics.or(words, i, bit) & bit) === 0;
+    words[i] = old | bit;
     return true;
   }
 

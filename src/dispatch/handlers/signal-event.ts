@@ -10,13 +10,57 @@ import {
 } from "../../abi/signal-event-input.js";
 import { SINT_MASKED_BIT } from "../../abi/synic-msr.js";
 import type { Machine } from "../../state/machine.js";
-import { ANY_VP_NONE_ENABLED, TARGET_VP_ANY } from "../../state/machine-tables.js";
+import {
+  ANY_VP_NONE_ENABLED,
+  type MachineTables,
+  TARGET_VP_ANY,
+} from "../../state/machine-tables.js";
 import { MSR_SINT0, MSR_STRIDE } from "../../state/synic-registers.js";
 import type { HypercallHandler } from "../hypercall-handler.js";
 
 /** FlagNumber is bits 15:0 of the input's second u32 word, RsvdZ bits 31:16. */
-const FLAG_NUMBER_MASK = 0xffff;
-const RSVDZ_SHIFT = 16;
+export const FLAG_NUMBER_MASK = 0xffff;
+export const RSVDZ_SHIFT = 16;
+
+/**
+ * Step 7 of the normative order for the port a connection resolved to (a port slot or NO_PORT):
+ * SUCCESS, or INVALID_PORT_ID when the port is missing or deleted, not an event port, or its owning
+ * partition is not active.
+ */
+export function signalPortStatus(t: MachineTables, q: number): number {
+  if (q < 0) return HvStatus.INVALID_PORT_ID;
+  if (
+    t.portDeleted[q] !== 0 ||
+    t.partitionActive[t.portPartition[q]!] === 0 ||
+    t.portType[q] !== HvPortType.Event
+  ) {
+    return HvStatus.INVALID_PORT_ID;
+  }
+  return HvStatus.SUCCESS;
+}
+
+/**
+ * Steps 9 and 10 for an event port that passed step 7: the VP slot its flags go to (>= 0), or the
+ * failing status negated (INVALID_VP_INDEX, INVALID_SYNIC_STATE).
+ */
+export function signalTargetVp(machine: Machine, q: number): number {
+  const t = machine.tables;
+  let v = t.portTargetVpSlot[q]!;
+  if (v === TARGET_VP_ANY) {
+    const owner = t.portPartition[q]!;
+    if (t.partitionVpCount[owner] === 0) return -HvStatus.INVALID_VP_INDEX;
+    v = machine.anyVp(owner);
+    if (v === ANY_VP_NONE_ENABLED) return -HvStatus.INVALID_SYNIC_STATE;
+  } else if (v < 0) {
+    return -HvStatus.INVALID_VP_INDEX;
+  } else if (!machine.siefReady(v)) {
+    return -HvStatus.INVALID_SYNIC_STATE;
+  }
+  if ((t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * t.portTargetSint[q]!]! & SINT_MASKED_BIT) !== 0) {
+    return -HvStatus.INVALID_SYNIC_STATE;
+  }
+  return v;
+}
 
 /**
  * HvCallSignalEvent after the generic checks (call code, control value, SignalEvents privilege,
@@ -41,32 +85,18 @@ export function signalEvent(
   // 7. Its port must exist, not be deleted, be an event port, in an active partition.
   const t = machine.tables;
   const q = t.connPortSlot[c]!;
-  if (q < 0) return HvStatus.INVALID_PORT_ID;
-  const owner = t.portPartition[q]!;
-  if (t.portDeleted[q] !== 0 || t.partitionActive[owner] === 0 || t.portType[q] !== HvPortType.Event) {
-    return HvStatus.INVALID_PORT_ID;
-  }
+  const portStatus = signalPortStatus(t, q);
+  if (portStatus !== HvStatus.SUCCESS) return portStatus;
 
   // 8. The flag number is relative to the port's base and must be below its count.
   if (flagNumber >= t.portFlagCount[q]!) return HvStatus.INVALID_PARAMETER;
 
-  // 9. and 10. The target VP must exist, with its SynIC and SIEF page enabled.
-  let v = t.portTargetVpSlot[q]!;
-  if (v === TARGET_VP_ANY) {
-    if (t.partitionVpCount[owner] === 0) return HvStatus.INVALID_VP_INDEX;
-    v = machine.anyVp(owner);
-    if (v === ANY_VP_NONE_ENABLED) return HvStatus.INVALID_SYNIC_STATE;
-  } else if (v < 0) {
-    return HvStatus.INVALID_VP_INDEX;
-  } else if (!machine.siefReady(v)) {
-    return HvStatus.INVALID_SYNIC_STATE;
-  }
-  const sint = t.portTargetSint[q]!;
-  if ((t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * sint]! & SINT_MASKED_BIT) !== 0) {
-    return HvStatus.INVALID_SYNIC_STATE;
-  }
+  // 9. and 10. The target VP must exist, with its SynIC and SIEF page enabled, the SINT unmasked.
+  const v = signalTargetVp(machine, q);
+  if (v < 0) return -v;
 
   // 11. Set the flag; assert the SINT's interrupt only on a 0 -> 1 transition.
+  const sint = t.portTargetSint[q]!;
   if (machine.sief.testAndSet(v, sint, t.portBaseFlag[q]! + flagNumber)) {
     machine.assertSint(v, sint);
   }
