@@ -10,7 +10,8 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { parsePartitionId, parseU64Hex, parseVpIndex, U64_HEX_HINT } from "./args.js";
+import { MAX_SIGNAL_THREADS } from "../parallel/protocol.js";
+import { parseInteger, parsePartitionId, parseU64Hex, parseVpIndex, U64_HEX_HINT } from "./args.js";
 import { CliUsageError, ExitCode, oneLine } from "./cli-error.js";
 
 const NAME = "hvcall";
@@ -34,6 +35,8 @@ export interface CallerOptions {
 
 export interface ReplayOptions extends CallerOptions {
   readonly summary?: boolean;
+  /** Signalling threads (1: the calling thread only). */
+  readonly threads: number;
   readonly reportMemory?: boolean;
   readonly progress: boolean;
 }
@@ -52,6 +55,14 @@ function callerId(text: string): number {
   const id = parsePartitionId(text);
   if (id === undefined) throw new InvalidArgumentError("expected a partition id, an integer >= 1.");
   return id;
+}
+
+function threadCount(text: string): number {
+  const n = parseInteger(text, MAX_SIGNAL_THREADS);
+  if (n === undefined || n < 1) {
+    throw new InvalidArgumentError(`expected a thread count, an integer 1..${MAX_SIGNAL_THREADS}.`);
+  }
+  return n;
 }
 
 function vpIndex(text: string): number {
@@ -111,7 +122,10 @@ runs. Standard input ("-") and other pipes cannot be measured up front: their re
 arrive, and if the input ends inside a record, replay stops with exit 2 and says how many whole
 records ran.
 
-Records run in chunks of 64 Ki with bounded memory, whatever the input size.
+Records run in chunks of 64 Ki with bounded memory, whatever the input size. With --threads N, each
+chunk is cut into N slices that N worker threads signal in parallel into one shared machine: the
+statuses, flags, assertion counts and dump are those of a one-thread run (no step of
+HvCallSignalEvent depends on the flags); only which record made a 0 -> 1 transition may differ.
 
 Exit codes: 0 every record was dispatched (whatever the statuses); 1 internal error (a bug);
 2 bad usage or bad input file (one line on stderr).
@@ -182,6 +196,12 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .option("--summary", "print a table of counts per status to stderr at the end")
     .option("--report-memory", "print the peak resident set size to stderr at the end")
     .option("--no-progress", "never show the progress bar")
+    .option(
+      "--threads <n>",
+      "signal from N worker threads sharing one machine (SharedArrayBuffer, Atomics)",
+      threadCount,
+      1,
+    )
     .addHelpText("after", REPLAY_HELP)
     .action(async (records: string, options: ReplayOptions) => {
       checkTestHook();

@@ -8,7 +8,9 @@ import { RESULT_STATUS_MASK } from "../abi/hypercall-result.js";
 import { BatchRunner } from "../dispatch/batch-runner.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
 import { RECORD_SIZE, RESULT_WORDS } from "../dispatch/hypercall-record.js";
+import { SignalPool } from "../parallel/signal-pool.js";
 import { loadMachine } from "../state/load-machine.js";
+import type { Machine } from "../state/machine.js";
 import { CliUsageError, ExitCode } from "./cli-error.js";
 import type { ReplayOptions } from "./main.js";
 import { OutputSink } from "./output-sink.js";
@@ -27,11 +29,19 @@ export async function runReplay(recordsPath: string, options: ReplayOptions): Pr
   const source = await openRecordSource(recordsPath);
   try {
     if (options.dumpState !== undefined) await checkDumpTarget(options.dumpState);
-    const machine = loadMachine(doc);
-    const runner = new BatchRunner(new Dispatcher(machine), { caller, vp });
+    const threaded = options.threads > 1;
+    const machine = loadMachine(doc, { shared: threaded });
+    const batch = threaded
+      ? await startPool(machine, options.threads, caller, vp)
+      : new BatchRunner(new Dispatcher(machine), { caller, vp });
     const counts = options.summary === true ? new Uint32Array(RESULT_STATUS_MASK + 1) : undefined;
     const started = performance.now();
-    const run = await replayRecords(source, runner, counts, options.progress);
+    let run: ReplayRun;
+    try {
+      run = await replayRecords(source, batch, counts, options.progress, threaded);
+    } finally {
+      if (batch instanceof SignalPool) await batch.close();
+    }
     const seconds = (performance.now() - started) / 1000;
     if (run.stoppedByReader) return ExitCode.Success;
     if (run.trailingBytes > 0) {
@@ -48,6 +58,30 @@ export async function runReplay(recordsPath: string, options: ReplayOptions): Pr
   }
   if (options.reportMemory === true) process.stderr.write(memoryReport());
   return ExitCode.Success;
+}
+
+/** What runs a chunk of records: a BatchRunner on this thread, or a SignalPool of workers. */
+interface RecordBatch {
+  run(
+    records: Uint8Array,
+    results: Uint32Array,
+    statusCounts?: Uint32Array,
+  ): number | Promise<number>;
+}
+
+async function startPool(
+  machine: Machine,
+  threads: number,
+  caller: number,
+  vp: number,
+): Promise<SignalPool> {
+  try {
+    return await SignalPool.start(machine, { threads, caller, vp });
+  } catch (error) {
+    // The caller and VP are checked already; what is left is the host's, e.g. too many threads.
+    if (error instanceof RangeError) throw new CliUsageError(`--threads: ${error.message}`);
+    throw error;
+  }
 }
 
 interface ReplayRun {
@@ -70,12 +104,17 @@ const LINES_PER_WRITE = 8 * 1024;
  */
 async function replayRecords(
   source: RecordSource,
-  runner: BatchRunner,
+  batch: RecordBatch,
   counts: Uint32Array | undefined,
   progressEnabled: boolean,
+  shared: boolean,
 ): Promise<ReplayRun> {
-  const buffer = new Uint8Array(CHUNK_RECORDS * RECORD_SIZE);
-  const results = new Uint32Array(CHUNK_RECORDS * RESULT_WORDS);
+  // Worker threads read the records and write the results in place when they are shared.
+  const alloc = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  const buffer = new Uint8Array(alloc(CHUNK_RECORDS * RECORD_SIZE));
+  const results = new Uint32Array(
+    alloc(CHUNK_RECORDS * RESULT_WORDS * Uint32Array.BYTES_PER_ELEMENT),
+  );
   const sink = new OutputSink(process.stdout);
   const encoder = new ResultLineEncoder();
   const outputs = [0, 1].map(() => new Uint8Array(LINES_PER_WRITE * MAX_LINE_BYTES));
@@ -92,7 +131,7 @@ async function replayRecords(
       filled += n;
       const whole = filled - (filled % RECORD_SIZE);
       if (whole === 0) continue;
-      const count = runner.run(buffer.subarray(0, whole), results, counts);
+      const count = await batch.run(buffer.subarray(0, whole), results, counts);
       for (let from = 0; from < count; from += LINES_PER_WRITE) {
         const out = outputs[next]!;
         if (inFlight[next] !== undefined && !(await inFlight[next])) {

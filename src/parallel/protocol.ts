@@ -6,6 +6,9 @@ import type { MachineTables } from "../state/machine-tables.js";
  * never copies of the data.
  */
 
+/** More threads than this is a host mistake (the SIEF image is shared by all of them). */
+export const MAX_SIGNAL_THREADS = 256;
+
 /** workerData of every worker. */
 export interface WorkerInit {
   /** The machine's tables, built with loadMachine(doc, { shared: true }). */

@@ -18,10 +18,15 @@ import { BatchRunner } from "../dispatch/batch-runner.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
 import { RECORD_INPUT_OFFSET, RECORD_SIZE, RESULT_WORDS } from "../dispatch/hypercall-record.js";
 import type { Machine } from "../state/machine.js";
-import { READY_ID, type WorkerInit, type WorkerJob, type WorkerReply } from "./protocol.js";
+import {
+  MAX_SIGNAL_THREADS,
+  READY_ID,
+  type WorkerInit,
+  type WorkerJob,
+  type WorkerReply,
+} from "./protocol.js";
 
-/** More threads than this is a host mistake (the SIEF image is shared by all of them). */
-export const MAX_SIGNAL_THREADS = 256;
+export { MAX_SIGNAL_THREADS } from "./protocol.js";
 
 export interface SignalPoolOptions {
   /** Worker threads, 1 .. MAX_SIGNAL_THREADS. */

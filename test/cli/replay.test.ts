@@ -128,6 +128,52 @@ describe.concurrent("hvcall replay", () => {
     expect(stdin.stdout === expected).toBe(true);
   });
 
+  it("--threads 2 prints and dumps exactly what one thread does, over several chunks", async () => {
+    const times = Math.ceil((2 * CHUNK_RECORDS + 777) / list.expect.length);
+    const path = join(tmp(), "threads.bin");
+    await writeFile(path, tiledRecords(list, times));
+    const runWith = async (threads: string) => {
+      const dump = join(tmp(), `threads-${threads}.json`);
+      const r = await runCli([
+        "replay",
+        "--threads",
+        threads,
+        "--summary",
+        "--scenario",
+        EXAMPLE_SCENARIO,
+        "--dump-state",
+        dump,
+        path,
+      ]);
+      expect(r.code).toBe(0);
+      return { stdout: r.stdout, dump: await readFile(dump, "utf8"), summary: r.stderr };
+    };
+    const one = await runWith("1");
+    const two = await runWith("2");
+    const n = times * list.expect.length;
+    expect(one.stdout.trimEnd().split("\n")).toHaveLength(n);
+    expect(two.stdout === one.stdout).toBe(true);
+    expect(two.dump).toBe(one.dump);
+    const countsOf = (summary: string) =>
+      summary.split("\n").filter((l) => l.includes("HV_STATUS_"));
+    expect(countsOf(two.summary)).toEqual(countsOf(one.summary));
+  });
+
+  it("--threads must be 1..256", async () => {
+    for (const bad of ["0", "257", "two"]) {
+      const r = await runCli([
+        "replay",
+        "--threads",
+        bad,
+        "--scenario",
+        EXAMPLE_SCENARIO,
+        EXAMPLE_RECORDS,
+      ]);
+      expect(expectOneLineError(r, 2)).toMatch(/--threads.*1\.\.256/);
+      expect(r.stdout).toBe("");
+    }
+  });
+
   it("stdin ending inside a record: the whole records run, then exit 2 saying how many", async () => {
     const input = Buffer.concat([await readFile(EXAMPLE_RECORDS), Buffer.from([1, 2, 3, 4, 5])]);
     const r = await runCli(["replay", "--scenario", EXAMPLE_SCENARIO, "-"], { stdin: input });
