@@ -47,7 +47,8 @@ export function decodeSignalEventInput(bytes: Uint8Array, offset = 0): SignalEve
   if (!(offset >= 0 && available >= SIGNAL_EVENT_INPUT_SIZE)) {
     return { ok: false, error: "short-input", length: Math.max(0, available) };
   }
-  const block = bytes.subarray(offset, offset + SIGNAL_EVENT_INPUT_SIZE);
+  // The parser reads the first 8 bytes of what it is given: a view is needed only at an offset.
+  const block = offset === 0 ? bytes : bytes.subarray(offset, offset + SIGNAL_EVENT_INPUT_SIZE);
   const parsed: unknown = signalEventInputParser.parse(block);
   return { ok: true, input: parsed as SignalEventInput };
 }

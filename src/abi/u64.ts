@@ -7,17 +7,36 @@ export interface U64Halves {
   readonly hi: number;
 }
 
-const U32 = 0x1_0000_0000n;
-const U64_MASK = 0xffff_ffff_ffff_ffffn;
+/**
+ * One u64 slot seen as two u32 words: storing a bigint into a BigUint64Array takes it modulo 2^64
+ * without allocating, and on a little-endian host word 0 is bits 31:0 (hvcall needs such a host,
+ * see SiefImage). Conversions through it allocate no intermediate BigInts.
+ */
+const slot64 = new BigUint64Array(1);
+const slot32 = new Uint32Array(slot64.buffer);
+
+/** Bits 31:0 of a bigint taken modulo 2^64. No allocation. */
+export function u64Lo(value: bigint): number {
+  slot64[0] = value;
+  return slot32[0]!;
+}
+
+/** Bits 63:32 of a bigint taken modulo 2^64. No allocation. */
+export function u64Hi(value: bigint): number {
+  slot64[0] = value;
+  return slot32[1]!;
+}
 
 /** Splits a bigint into halves; the value is taken modulo 2^64. */
 export function u64ToHalves(value: bigint): U64Halves {
-  const v = value & U64_MASK;
-  return { lo: Number(v & 0xffff_ffffn), hi: Number(v >> 32n) };
+  slot64[0] = value;
+  return { lo: slot32[0]!, hi: slot32[1]! };
 }
 
 export function halvesToU64(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) * U32) | BigInt(lo >>> 0);
+  slot32[0] = lo;
+  slot32[1] = hi;
+  return slot64[0]!;
 }
 
 /** "0x" and exactly 16 hex digits, the form the CLI contract prints results in. */

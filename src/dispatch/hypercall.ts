@@ -1,6 +1,6 @@
 import { HvStatus, hvStatusName } from "../abi/hv-status.js";
 import { resultHi, resultLo } from "../abi/hypercall-result.js";
-import { halvesToU64, u64ToHalves } from "../abi/u64.js";
+import { halvesToU64, u64Hi, u64Lo } from "../abi/u64.js";
 import type { Dispatcher } from "./dispatcher.js";
 
 /** One hypercall as an emulator sees it at a VM exit. */
@@ -26,8 +26,11 @@ export interface HypercallOutcome {
   readonly result: bigint;
   readonly resultLo: number;
   readonly resultHi: number;
-  /** The input block decoded by its documented layout, when the call got as far as fetching it. */
-  readonly input?: unknown;
+  /**
+   * The input block decoded by its documented layout; undefined when the call did not get as far
+   * as fetching it.
+   */
+  readonly input: unknown;
 }
 
 /**
@@ -40,22 +43,20 @@ export function hypercall(dispatcher: Dispatcher, request: HypercallRequest): Hy
   const machine = dispatcher.machine;
   const callerSlot = machine.requirePartition(request.caller);
   const vpSlot = machine.requireVp(request.caller, request.vp ?? 0);
-  const control = u64ToHalves(request.control);
-  const input = u64ToHalves(request.input);
-  const input2 = u64ToHalves(request.input2 ?? 0n);
-
-  let status = dispatcher.checkControl(callerSlot, control.lo, control.hi);
+  const controlLo = u64Lo(request.control);
+  let status = dispatcher.checkControl(callerSlot, controlLo, u64Hi(request.control));
   let decoded: unknown;
   const row = dispatcher.lastRow;
   if (status === HvStatus.SUCCESS && row !== undefined) {
+    const input2 = request.input2 ?? 0n;
     status = dispatcher.fetchInput(
       callerSlot,
       row,
-      control.lo,
-      input.lo,
-      input.hi,
-      input2.lo,
-      input2.hi,
+      controlLo,
+      u64Lo(request.input),
+      u64Hi(request.input),
+      u64Lo(input2),
+      u64Hi(input2),
     );
     if (status === HvStatus.SUCCESS) {
       const bytes = dispatcher.inputBytes.subarray(0, row.handler.inputSize);
@@ -74,6 +75,6 @@ export function hypercall(dispatcher: Dispatcher, request: HypercallRequest): Hy
     result: halvesToU64(lo, hi),
     resultLo: lo,
     resultHi: hi,
-    ...(decoded === undefined ? {} : { input: decoded }),
+    input: decoded,
   };
 }
