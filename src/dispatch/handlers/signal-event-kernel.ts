@@ -185,9 +185,11 @@ function generateRunChunk(): RunChunk {
                 if (shared) rose = (Atomics.or(sief, at, bit) & bit) === 0;
                 else sief[at] = old | bit;
                 if (rose) {
+                  // Asked before the call: a listener may change the machine and then unsubscribe.
+                  const heard = machine.hasSintListeners;
                   machine.assertSint((base / ${k.WORDS_PER_PAGE}) | 0, ((base % ${k.WORDS_PER_PAGE}) / ${k.WORDS_PER_SINT}) | 0);
                   // A listener (host code) may have changed the machine: recompute every route.
-                  if (machine.hasSintListeners) gen = this.nextGen();
+                  if (heard) gen = this.nextGen();
                 }
               }
               status = ${k.SUCCESS};
