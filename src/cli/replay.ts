@@ -5,10 +5,10 @@
  */
 import { hvStatusName } from "../abi/hv-status.js";
 import { RESULT_STATUS_MASK } from "../abi/hypercall-result.js";
-import { BatchRunner } from "../dispatch/batch-runner.js";
+import { BatchRunner, defaultScratchGpa } from "../dispatch/batch-runner.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
 import { RECORD_SIZE, RESULT_WORDS } from "../dispatch/hypercall-record.js";
-import { SignalPool } from "../parallel/signal-pool.js";
+import { SignalPool, type SignalPoolOptions } from "../parallel/signal-pool.js";
 import { loadMachine } from "../state/load-machine.js";
 import type { Machine } from "../state/machine.js";
 import { CliUsageError, ExitCode } from "./cli-error.js";
@@ -31,9 +31,13 @@ export async function runReplay(recordsPath: string, options: ReplayOptions): Pr
     if (options.dumpState !== undefined) await checkDumpTarget(options.dumpState);
     const threaded = options.threads > 1;
     const machine = loadMachine(doc, { shared: threaded });
+    // The scratch page for memory-form records is replay's, not the guest's: a page the caller's
+    // memory does not back, unmapped again before the state is dumped.
+    const memory = machine.memory[machine.requirePartition(caller)]!;
+    const scratchGpa = defaultScratchGpa(memory);
     const batch = threaded
-      ? await startPool(machine, options.threads, caller, vp)
-      : new BatchRunner(new Dispatcher(machine), { caller, vp });
+      ? await startPool(machine, { threads: options.threads, caller, vp, scratchGpa })
+      : new BatchRunner(new Dispatcher(machine), { caller, vp, scratchGpa });
     const counts = options.summary === true ? new Uint32Array(RESULT_STATUS_MASK + 1) : undefined;
     const started = performance.now();
     let run: ReplayRun;
@@ -43,7 +47,12 @@ export async function runReplay(recordsPath: string, options: ReplayOptions): Pr
       if (batch instanceof SignalPool) await batch.close();
     }
     const seconds = (performance.now() - started) / 1000;
-    if (run.stoppedByReader) return ExitCode.Success;
+    if (run.stoppedByReader) {
+      throw new CliUsageError(
+        `stdout: its reader closed it after ${run.records} records; the rest did not run` +
+          (options.dumpState === undefined ? "" : " and --dump-state was not written"),
+      );
+    }
     if (run.trailingBytes > 0) {
       throw new CliUsageError(
         `records: ${source.name} ended ${run.trailingBytes} bytes into a record, after ` +
@@ -51,6 +60,7 @@ export async function runReplay(recordsPath: string, options: ReplayOptions): Pr
           `the input's length must be a multiple of ${RECORD_SIZE}`,
       );
     }
+    memory.unmapPage(scratchGpa);
     if (options.dumpState !== undefined) await writeDump(options.dumpState, machine);
     if (counts !== undefined) process.stderr.write(summaryTable(counts, run.records, seconds));
   } finally {
@@ -69,14 +79,9 @@ interface RecordBatch {
   ): number | Promise<number>;
 }
 
-async function startPool(
-  machine: Machine,
-  threads: number,
-  caller: number,
-  vp: number,
-): Promise<SignalPool> {
+async function startPool(machine: Machine, options: SignalPoolOptions): Promise<SignalPool> {
   try {
-    return await SignalPool.start(machine, { threads, caller, vp });
+    return await SignalPool.start(machine, options);
   } catch (error) {
     // The caller and VP are checked already; what is left is the host's, e.g. too many threads.
     if (error instanceof RangeError) throw new CliUsageError(`--threads: ${error.message}`);

@@ -25,8 +25,8 @@ export interface BatchOptions {
   readonly vp?: number;
   /**
    * Where memory-form records put their input block: an 8-byte-aligned GPA in a scratch page mapped
-   * into the caller's memory. Default: the page after the caller's highest backed page (page 1
-   * when it has none).
+   * into the caller's memory. Default: the lowest page above page 0 that the caller's memory does
+   * not back (see defaultScratchGpa).
    */
   readonly scratchGpa?: bigint;
 }
@@ -187,8 +187,17 @@ export class BatchRunner implements RecordFallback {
   }
 }
 
-function defaultScratchGpa(memory: GuestMemory): bigint {
-  const pages = memory.backedPages();
-  const last = pages[pages.length - 1];
-  return GuestMemory.pageGpa(last === undefined ? 1 : last + 1);
+/**
+ * Where a batch puts memory-form input blocks when the host names no GPA: the start of the lowest
+ * page above page 0 that the caller's memory does not back, so the scratch page never overlays
+ * guest data.
+ */
+export function defaultScratchGpa(memory: GuestMemory): bigint {
+  let page = 1;
+  for (const backed of memory.backedPages()) {
+    if (backed < page) continue;
+    if (backed > page) break;
+    page++;
+  }
+  return GuestMemory.pageGpa(page);
 }

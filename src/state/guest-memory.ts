@@ -3,6 +3,8 @@ import { halvesToU64, u64ToHalves } from "../abi/u64.js";
 
 /** 2^20: how far the high u32 half of a GPA moves the page number. */
 const HI_PAGE_FACTOR = 2 ** (32 - HV_PAGE_SHIFT);
+/** 2^52 pages of 4 KiB cover the 64-bit guest physical address space. */
+const PAGE_NUMBER_LIMIT = 2 ** (64 - HV_PAGE_SHIFT);
 
 /**
  * A partition's guest physical memory, sparse: only the pages the scenario (or the host) backs
@@ -55,8 +57,17 @@ export class GuestMemory {
     return [...this.pages.keys()].sort((a, b) => a - b);
   }
 
-  /** The first GPA of a page number. */
+  /** Stops backing the page that holds `gpa`; true when it was backed. */
+  unmapPage(gpa: bigint): boolean {
+    const { lo, hi } = u64ToHalves(gpa);
+    return this.pages.delete(GuestMemory.pageNumber(lo, hi));
+  }
+
+  /** The first GPA of a page number (0 .. 2^52 - 1). */
   static pageGpa(pageNumber: number): bigint {
+    if (!(Number.isInteger(pageNumber) && pageNumber >= 0 && pageNumber < PAGE_NUMBER_LIMIT)) {
+      throw new RangeError(`page number ${pageNumber} is not 0..2^52-1`);
+    }
     const hi = Math.floor(pageNumber / HI_PAGE_FACTOR);
     const lo = ((pageNumber % HI_PAGE_FACTOR) * HV_PAGE_SIZE) >>> 0;
     return halvesToU64(lo, hi);
