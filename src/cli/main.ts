@@ -118,9 +118,13 @@ Messages, --summary and --report-memory go to stderr. On a terminal, a run longe
 second shows a progress bar on stderr (never when stderr is piped; --no-progress turns it off).
 
 Length check: a file whose length is not a multiple of 16 is rejected (exit 2) before any call
-runs. Standard input ("-") and other pipes cannot be measured up front: their records run as they
-arrive, and if the input ends inside a record, replay stops with exit 2 and says how many whole
-records ran.
+runs, also when it comes as standard input ("- < file"). A pipe cannot be measured up front: its
+records run as they arrive (memory stays bounded), and if it ends inside a record, replay stops
+with exit 2 and says how many whole records ran. If the reader of stdout goes away, replay stops
+with exit 2 (not every record ran; --dump-state is not written).
+
+Memory-form records go through a scratch page at the lowest page above page 0 that the caller's
+memory does not back; it is replay's, not the guest's, and --dump-state leaves it out.
 
 Records run in chunks of 64 Ki with bounded memory, whatever the input size. With --threads N, each
 chunk is cut into N slices that N worker threads signal in parallel into one shared machine: the

@@ -1,3 +1,4 @@
+import { fstatSync, type Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { open, stat } from "node:fs/promises";
 import { RECORD_SIZE } from "../dispatch/hypercall-record.js";
@@ -22,7 +23,17 @@ export interface RecordSource {
  * multiple of 16 is rejected here, before any call runs. Pipes and devices are streams, like stdin.
  */
 export async function openRecordSource(path: string): Promise<RecordSource> {
-  if (path === "-") return streamSource("stdin", process.stdin);
+  if (path === "-") {
+    // Standard input redirected from a regular file (`- < records.bin`) is measured like a file.
+    let s: Stats | undefined;
+    try {
+      s = fstatSync(STDIN_FD);
+    } catch {
+      s = undefined;
+    }
+    if (s?.isFile() === true) checkLength("stdin", s.size);
+    return streamSource("stdin", process.stdin);
+  }
   const name = quote(path);
   let handle: FileHandle;
   let size: number | undefined;
@@ -32,13 +43,7 @@ export async function openRecordSource(path: string): Promise<RecordSource> {
       throw new CliUsageError(`records: ${name} is a directory, not a record file`);
     if (s.isFile()) {
       size = s.size;
-      if (size % RECORD_SIZE !== 0) {
-        throw new CliUsageError(
-          `records: ${name} is ${size} bytes, not a multiple of ${RECORD_SIZE} ` +
-            `(${Math.floor(size / RECORD_SIZE)} records and ${size % RECORD_SIZE} bytes left over); ` +
-            `each record is ${RECORD_SIZE} bytes. Nothing was run`,
-        );
-      }
+      checkLength(name, size);
     }
     handle = await open(path, "r");
   } catch (error) {
@@ -57,6 +62,19 @@ export async function openRecordSource(path: string): Promise<RecordSource> {
     },
     close: () => handle.close(),
   };
+}
+
+const STDIN_FD = 0;
+
+/** A record file must hold whole records: rejected before any call runs otherwise. */
+function checkLength(name: string, size: number): void {
+  if (size % RECORD_SIZE !== 0) {
+    throw new CliUsageError(
+      `records: ${name} is ${size} bytes, not a multiple of ${RECORD_SIZE} ` +
+        `(${Math.floor(size / RECORD_SIZE)} records and ${size % RECORD_SIZE} bytes left over); ` +
+        `each record is ${RECORD_SIZE} bytes. Nothing was run`,
+    );
+  }
 }
 
 /** A record source over a readable stream; its chunks are copied out as they arrive. */

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hvStatusFromName } from "../../src/abi/hv-status.js";
@@ -267,6 +267,38 @@ describe.concurrent("hvcall replay rejects bad input up front: exit 2, one line,
     expect(line).toContain("Nothing was run");
     expect(r.stdout).toBe("");
     await expect(readFile(out)).rejects.toThrow(/ENOENT/);
+  });
+
+  it("standard input redirected from such a file (- < file), before any call runs", async () => {
+    const path = join(tmp(), "ragged-stdin.bin");
+    await writeFile(path, Buffer.concat([await readFile(EXAMPLE_RECORDS), Buffer.alloc(9)]));
+    const file = await open(path, "r");
+    try {
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+        (resolve) => {
+          const child = spawn(
+            process.execPath,
+            [BIN, "replay", "--scenario", EXAMPLE_SCENARIO, "-"],
+            { cwd: ROOT, stdio: [file.fd, "pipe", "pipe"] },
+          );
+          let stdout = "";
+          let stderr = "";
+          child.stdout?.on("data", (c: Buffer) => {
+            stdout += c.toString();
+          });
+          child.stderr?.on("data", (c: Buffer) => {
+            stderr += c.toString();
+          });
+          child.on("close", (code) => resolve({ code, stdout, stderr }));
+        },
+      );
+      const line = expectOneLineError(r, 2);
+      expect(line).toContain(`stdin is ${list.bytes.length + 9} bytes, not a multiple of 16`);
+      expect(line).toContain("Nothing was run");
+      expect(r.stdout).toBe("");
+    } finally {
+      await file.close();
+    }
   });
 
   it("a missing record file", async () => {
