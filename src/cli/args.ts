@@ -4,8 +4,8 @@
  */
 import { HV_VP_INDEX_MAX } from "../abi/vp-index.js";
 
-/** A 64-bit number as the CLI takes it: `0x` and 1 to 16 hex digits (either case). */
-const U64_HEX_RE = /^0[xX][0-9a-fA-F]{1,16}$/;
+/** A 64-bit number as the CLI takes it: `0x` and 1 to 16 significant hex digits (either case). */
+const U64_HEX_RE = /^0[xX]0*[0-9a-fA-F]{1,16}$/;
 const DECIMAL_RE = /^[0-9]+$/;
 
 export const U64_HEX_HINT = "0x and 1 to 16 hex digits, e.g. 0x1005d";

@@ -102,13 +102,13 @@ export class Machine {
   /** The port slot of (partition id, port id), or -1. */
   portSlot(partitionId: number, portId: number): number {
     const p = this.partitionSlot(partitionId);
-    return p < 0 ? NOT_FOUND : this.portLookup.get(p, portId >>> 0);
+    return p < 0 || !isU32(portId) ? NOT_FOUND : this.portLookup.get(p, portId);
   }
 
   /** The connection slot of (owning partition id, connection id), or -1. */
   connectionSlot(partitionId: number, connectionId: number): number {
     const p = this.partitionSlot(partitionId);
-    return p < 0 ? NOT_FOUND : this.connLookup.get(p, connectionId >>> 0);
+    return p < 0 || !isU32(connectionId) ? NOT_FOUND : this.connLookup.get(p, connectionId);
   }
 
   // ---- partitions --------------------------------------------------------------------------
@@ -118,6 +118,11 @@ export class Machine {
   }
 
   setPartitionActive(partitionId: number, active: boolean): void {
+    if (typeof active !== "boolean") {
+      throw new TypeError(
+        `setPartitionActive: active must be true or false, got ${String(active)}`,
+      );
+    }
     this.tables.partitionActive[this.requirePartition(partitionId)] = active ? 1 : 0;
   }
 
@@ -231,6 +236,11 @@ export class Machine {
 
   /** Subscribes to interrupt assertions; returns the unsubscribe function. */
   onSintAsserted(listener: SintAssertionListener): () => void {
+    if (typeof listener !== "function") {
+      throw new TypeError(
+        `onSintAsserted: the listener must be a function, got ${typeof listener}`,
+      );
+    }
     this.listeners = [...this.listeners, listener];
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
@@ -287,6 +297,12 @@ function requireMsr(msr: number): number {
     );
   }
   return off;
+}
+
+const U32_MAX = 2 ** 32 - 1;
+
+function isU32(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= U32_MAX;
 }
 
 function requireU64(value: bigint, what: string): bigint {

@@ -46,7 +46,8 @@ const PARTITION_ID_MAX = Number.MAX_SAFE_INTEGER;
 const GPA_LIMIT = 1n << 64n;
 
 /** A 64-bit register value: `0x` and 1..16 hex digits. */
-const HEX_RE = /^0x[0-9a-fA-F]{1,16}$/;
+/** 0x and at most 16 significant hex digits (leading zeros are free). */
+const HEX_RE = /^0x0*[0-9a-fA-F]{1,16}$/;
 /** Memory contents: hex byte pairs, no prefix, at least one byte. */
 const HEX_BYTES_RE = /^(?:[0-9a-fA-F]{2})+$/;
 /** A field name that can be written after a dot in a path (SINT keys such as `16` included). */
@@ -167,6 +168,8 @@ const portPartitionId = integer(
   "a partition id (a positive integer)",
   "1..2^53-1",
 );
+// The contract says u32, so 0xFFFFFFFF is a valid VP index although a port naming it means
+// HV_ANY_VP (such a VP is reached through "any" only).
 const vpIndex = integer(0, HV_VP_INDEX_MAX, `a VP index, ${U32_TEXT}`);
 const portId = integer(0, U32_MAX, `a port id, ${U32_TEXT}`);
 const sintIndex = integer(0, SINT_COUNT - 1, `a SINT index, an integer 0..${SINT_COUNT - 1}`);

@@ -425,6 +425,29 @@ describe("ports", () => {
     expect(m.equals(snap)).toBe(true);
   });
 
+  it("port and connection ids that are not u32 integers name nothing (no truncation)", () => {
+    const m = load(signalScenario());
+    const snap = m.snapshot();
+    expect(m.portSlot(7, 40)).toBeGreaterThanOrEqual(0);
+    for (const bad of [40 + 2 ** 32, 40.5, -40, Number.NaN]) {
+      expect(m.portSlot(7, bad)).toBe(-1);
+      expectRangeError(() => m.deletePort(7, bad), "7");
+    }
+    expect(m.connectionSlot(3, 0x20)).toBeGreaterThanOrEqual(0);
+    expect(m.connectionSlot(3, 0x20 + 2 ** 32)).toBe(-1);
+    expect(m.connectionSlot(3, 0x20 + 0.5)).toBe(-1);
+    expect(m.equals(snap)).toBe(true);
+  });
+
+  it("host values of the wrong type are refused before anything changes", () => {
+    const m = load(signalScenario());
+    const snap = m.snapshot();
+    expect(() => m.setPartitionActive(7, "false" as unknown as boolean)).toThrow(TypeError);
+    expect(() => m.onSintAsserted(undefined as unknown as () => void)).toThrow(TypeError);
+    expect(m.isPartitionActive(7)).toBe(true);
+    expect(m.equals(snap)).toBe(true);
+  });
+
   it("isEventPort tells event ports from the others", () => {
     const m = load(signalScenario());
     expect(m.isEventPort(m.portSlot(7, 40))).toBe(true);

@@ -167,6 +167,16 @@ describe("parseScenario: rejections name the JSON path", () => {
     expectRejected(one({ privilegeMask: 5 }), "partitions[0].privilegeMask", "not a hex string: 5");
   });
 
+  it("leading zeros do not count toward a hex string's 16 digits", () => {
+    const doc = parseScenario(one({ privilegeMask: "0x000000000000000000002000000000" }));
+    expect(doc.partitions[0]!.privilegeMask).toBe(1n << 37n);
+    expectRejected(
+      one({ privilegeMask: "0x0010000000000000000" }),
+      "partitions[0].privilegeMask",
+      "not a hex string",
+    );
+  });
+
   // --- VPs ------------------------------------------------------------------------------------
   it("vps that is not an array → partitions[i].vps", () => {
     expectRejected(one({ vps: { index: 0 } }), "partitions[0].vps", "expected an array");
