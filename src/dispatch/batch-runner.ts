@@ -9,11 +9,11 @@ import type { Dispatcher } from "./dispatcher.js";
 import { signalEventHandler } from "./handlers/signal-event.js";
 import { type RecordFallback, SignalEventKernel } from "./handlers/signal-event-kernel.js";
 import {
+  batchRecordCount,
   RECORD_CONTROL_HI,
   RECORD_CONTROL_LO,
   RECORD_INPUT_HI,
   RECORD_INPUT_LO,
-  RECORD_SIZE,
   RECORD_WORDS,
   RESULT_WORDS,
 } from "./hypercall-record.js";
@@ -88,15 +88,7 @@ export class BatchRunner implements RecordFallback {
    * given, each status's count is incremented. Returns the number of records run.
    */
   run(records: Uint8Array, results: Uint32Array, statusCounts?: Uint32Array): number {
-    if (records.length % RECORD_SIZE !== 0) {
-      throw new RangeError(`records are ${records.length} bytes, not a multiple of ${RECORD_SIZE}`);
-    }
-    const n = records.length / RECORD_SIZE;
-    if (results.length < n * RESULT_WORDS) {
-      throw new RangeError(
-        `results hold ${results.length} words; ${n} records need ${n * RESULT_WORDS}`,
-      );
-    }
+    const n = batchRecordCount(records, results);
     const words = this.wordsOf(records);
     this.lastMemoryWord = -1;
     if (this.kernel !== undefined) {

@@ -39,3 +39,20 @@ export function decodeRecord(bytes: Uint8Array, offset = 0): HypercallRecord | u
     input: bytes.slice(offset + RECORD_INPUT_OFFSET, offset + RECORD_SIZE),
   };
 }
+
+/**
+ * The number of records in a batch buffer, checking the host's buffers: whole records only, and a
+ * results buffer with RESULT_WORDS words per record. RangeError otherwise (host misuse).
+ */
+export function batchRecordCount(records: Uint8Array, results: Uint32Array): number {
+  if (records.length % RECORD_SIZE !== 0) {
+    throw new RangeError(`records are ${records.length} bytes, not a multiple of ${RECORD_SIZE}`);
+  }
+  const n = records.length / RECORD_SIZE;
+  if (results.length < n * RESULT_WORDS) {
+    throw new RangeError(
+      `results hold ${results.length} words; ${n} records need ${n * RESULT_WORDS}`,
+    );
+  }
+  return n;
+}

@@ -16,7 +16,12 @@ import { HV_PAGE_OFFSET_MASK } from "../abi/hv-page.js";
 import { RESULT_STATUS_MASK } from "../abi/hypercall-result.js";
 import { BatchRunner } from "../dispatch/batch-runner.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
-import { RECORD_INPUT_OFFSET, RECORD_SIZE, RESULT_WORDS } from "../dispatch/hypercall-record.js";
+import {
+  batchRecordCount,
+  RECORD_INPUT_OFFSET,
+  RECORD_SIZE,
+  RESULT_WORDS,
+} from "../dispatch/hypercall-record.js";
 import type { Machine } from "../state/machine.js";
 import {
   MAX_SIGNAL_THREADS,
@@ -174,15 +179,7 @@ export class SignalPool {
   ): Promise<number> {
     if (this.closed) throw new Error("the signal pool is closed");
     if (this.failure !== undefined) throw this.failure;
-    if (records.length % RECORD_SIZE !== 0) {
-      throw new RangeError(`records are ${records.length} bytes, not a multiple of ${RECORD_SIZE}`);
-    }
-    const n = records.length / RECORD_SIZE;
-    if (results.length < n * RESULT_WORDS) {
-      throw new RangeError(
-        `results hold ${results.length} words; ${n} records need ${n * RESULT_WORDS}`,
-      );
-    }
+    const n = batchRecordCount(records, results);
     if (n === 0) return 0;
     if (this.busy) throw new Error("SignalPool.run is already running: await it before the next");
     this.busy = true;
