@@ -107,16 +107,18 @@ export class SiefImage {
 
   /** The 4 KiB page of one VP as guest bytes (a view, not a copy). */
   page(vpSlot: number): Uint8Array {
-    if (!(Number.isInteger(vpSlot) && vpSlot >= 0 && vpSlot < this.vpCount)) {
-      throw new RangeError(`VP slot ${vpSlot} is outside the SIEF image (0..${this.vpCount - 1})`);
-    }
+    this.checkVpSlot(vpSlot);
     return new Uint8Array(this.words.buffer, vpSlot * SIEF_PAGE_BYTES, SIEF_PAGE_BYTES);
   }
 
-  private check(vpSlot: number, sint: number, flag: number): void {
+  private checkVpSlot(vpSlot: number): void {
     if (!(Number.isInteger(vpSlot) && vpSlot >= 0 && vpSlot < this.vpCount)) {
       throw new RangeError(`VP slot ${vpSlot} is outside the SIEF image (0..${this.vpCount - 1})`);
     }
+  }
+
+  private check(vpSlot: number, sint: number, flag: number): void {
+    this.checkVpSlot(vpSlot);
     if (!(Number.isInteger(sint) && sint >= 0 && sint < SINT_COUNT)) {
       throw new RangeError(`SINT ${sint} is not 0..${SINT_COUNT - 1}`);
     }
