@@ -1,147 +1,45 @@
+import { type BitField, BitLayout, type ValuesOf } from "./bit-layout.js";
 import { halvesToU64, type U64Halves, u64ToHalves } from "./u64.js";
 
 /**
- * The hypercall control (input) value, 64 bits, passed in RCX on x64 (TLFS "Hypercall Interface" >
- * "Hypercall Inputs"). On the hot path it travels as two u32 halves: `lo` = bits 31:0,
- * `hi` = bits 63:32. A BigInt API is offered for callers that hold the value as one number.
- *
- * | bits  | field                              |
- * |-------|------------------------------------|
- * | 15:0  | call code                          |
- * | 16    | fast                               |
- * | 26:17 | variable header size (8-byte units)|
- * | 30:27 | RsvdZ                              |
- * | 31    | is nested                          |
- * | 43:32 | rep count                          |
- * | 47:44 | RsvdZ                              |
- * | 59:48 | rep start index                    |
- * | 63:60 | RsvdZ                              |
+ * The hypercall control (input) value, 64 bits in RCX on x64 (TLFS "Hypercall Interface" >
+ * "Hypercall Inputs"; docs/hypercall-abi.md §1). Declared once; every mask below is derived.
  */
-
-// Low half (bits 31:0).
-export const CONTROL_CALL_CODE_MASK = 0x0000ffff;
-export const CONTROL_FAST_BIT = 0x00010000;
-export const CONTROL_VARIABLE_HEADER_SHIFT = 17;
-export const CONTROL_VARIABLE_HEADER_MASK = 0x3ff; // 10 bits, after shifting
-export const CONTROL_RSVD_27_30_SHIFT = 27;
-export const CONTROL_RSVD_27_30_MASK = 0xf; // 4 bits, after shifting
-export const CONTROL_NESTED_BIT = 0x80000000;
-// High half (bits 63:32), positions relative to bit 32.
-export const CONTROL_REP_COUNT_MASK = 0xfff; // bits 43:32
-export const CONTROL_RSVD_44_47_SHIFT = 12;
-export const CONTROL_RSVD_44_47_MASK = 0xf; // bits 47:44
-export const CONTROL_REP_START_SHIFT = 16;
-export const CONTROL_REP_START_MASK = 0xfff; // bits 59:48
-export const CONTROL_RSVD_60_63_SHIFT = 28;
-export const CONTROL_RSVD_60_63_MASK = 0xf; // bits 63:60
+export const HV_HYPERCALL_CONTROL = new BitLayout("hypercall control value", 64, {
+  callCode: { lsb: 0, width: 16, label: "call code" },
+  fast: { lsb: 16, width: 1, kind: "flag", label: "fast" },
+  variableHeaderSize: { lsb: 17, width: 10, label: "variable header size" },
+  reserved27to30: { lsb: 27, width: 4, kind: "reserved-zero", label: "RsvdZ" },
+  isNested: { lsb: 31, width: 1, kind: "flag", label: "is nested" },
+  repCount: { lsb: 32, width: 12, label: "rep count" },
+  reserved44to47: { lsb: 44, width: 4, kind: "reserved-zero", label: "RsvdZ" },
+  repStartIndex: { lsb: 48, width: 12, label: "rep start index" },
+  reserved60to63: { lsb: 60, width: 4, kind: "reserved-zero", label: "RsvdZ" },
+});
 
 /** The control value with every field named. */
-export interface HypercallControl {
-  readonly callCode: number;
-  readonly fast: boolean;
-  readonly variableHeaderSize: number;
-  /** Bits 30:27, RsvdZ. */
-  readonly reserved27to30: number;
-  readonly isNested: boolean;
-  readonly repCount: number;
-  /** Bits 47:44, RsvdZ. */
-  readonly reserved44to47: number;
-  readonly repStartIndex: number;
-  /** Bits 63:60, RsvdZ. */
-  readonly reserved60to63: number;
-}
+export type HypercallControl = ValuesOf<typeof HV_HYPERCALL_CONTROL>;
+
+const F = HV_HYPERCALL_CONTROL.fields;
+
+// Hot-path masks and shifts (u32 halves), derived from the table above.
+export const CONTROL_CALL_CODE_MASK = F.callCode.inPlace;
+export const CONTROL_FAST_BIT = F.fast.inPlace;
+export const CONTROL_VARIABLE_HEADER_SHIFT = F.variableHeaderSize.shift;
+export const CONTROL_VARIABLE_HEADER_MASK = F.variableHeaderSize.mask;
+export const CONTROL_NESTED_BIT = F.isNested.inPlace;
+export const CONTROL_REP_COUNT_MASK = F.repCount.mask;
+export const CONTROL_REP_START_SHIFT = F.repStartIndex.shift;
+export const CONTROL_REP_START_MASK = F.repStartIndex.mask;
+/** Variable header size is counted in 8-byte units. */
+export const VARIABLE_HEADER_UNIT_BYTES = 8;
 
 export function decodeControl(lo: number, hi: number): HypercallControl {
-  return {
-    callCode: lo & CONTROL_CALL_CODE_MASK,
-    fast: (lo & CONTROL_FAST_BIT) !== 0,
-    variableHeaderSize: (lo >>> CONTROL_VARIABLE_HEADER_SHIFT) & CONTROL_VARIABLE_HEADER_MASK,
-    reserved27to30: (lo >>> CONTROL_RSVD_27_30_SHIFT) & CONTROL_RSVD_27_30_MASK,
-    isNested: (lo & CONTROL_NESTED_BIT) !== 0,
-    repCount: hi & CONTROL_REP_COUNT_MASK,
-    reserved44to47: (hi >>> CONTROL_RSVD_44_47_SHIFT) & CONTROL_RSVD_44_47_MASK,
-    repStartIndex: (hi >>> CONTROL_REP_START_SHIFT) & CONTROL_REP_START_MASK,
-    reserved60to63: (hi >>> CONTROL_RSVD_60_63_SHIFT) & CONTROL_RSVD_60_63_MASK,
-  };
+  return HV_HYPERCALL_CONTROL.decode(lo, hi);
 }
 
-/** Encodes the fields back; each field is truncated to its width. */
-export function encodeControl(c: HypercallControl): U64Halves {
-  const lo =
-    (c.callCode & CONTROL_CALL_CODE_MASK) |
-    (c.fast ? CONTROL_FAST_BIT : 0) |
-    ((c.variableHeaderSize & CONTROL_VARIABLE_HEADER_MASK) << CONTROL_VARIABLE_HEADER_SHIFT) |
-    ((c.reserved27to30 & CONTROL_RSVD_27_30_MASK) << CONTROL_RSVD_27_30_SHIFT) |
-    (c.isNested ? CONTROL_NESTED_BIT : 0);
-  const hi =
-    (c.repCount & CONTROL_REP_COUNT_MASK) |
-    ((c.reserved44to47 & CONTROL_RSVD_44_47_MASK) << CONTROL_RSVD_44_47_SHIFT) |
-    ((c.repStartIndex & CONTROL_REP_START_MASK) << CONTROL_REP_START_SHIFT) |
-    ((c.reserved60to63 & CONTROL_RSVD_60_63_MASK) << CONTROL_RSVD_60_63_SHIFT);
-  return { lo: lo >>> 0, hi: hi >>> 0 };
-}
-
-/**
- * Which rule of a simple call's control value is broken (signal-event spec §1). Checked in this
- * order; `None` when the value is valid for a simple call.
- */
-export const ControlRule = {
-  None: 0,
-  VariableHeaderNotZero: 1,
-  Reserved27to30NotZero: 2,
-  IsNestedSet: 3,
-  RepCountNotZero: 4,
-  Reserved44to47NotZero: 5,
-  RepStartIndexNotZero: 6,
-  Reserved60to63NotZero: 7,
-} as const;
-
-export type ControlRuleValue = (typeof ControlRule)[keyof typeof ControlRule];
-
-export const CONTROL_RULE_NAMES: Readonly<Record<ControlRuleValue, string>> = {
-  0: "none",
-  1: "variable header size (bits 26:17) must be 0",
-  2: "RsvdZ bits 30:27 must be 0",
-  3: "is-nested (bit 31) must be 0",
-  4: "rep count (bits 43:32) must be 0 for a simple call",
-  5: "RsvdZ bits 47:44 must be 0",
-  6: "rep start index (bits 59:48) must be 0 for a simple call",
-  7: "RsvdZ bits 63:60 must be 0",
-};
-
-/** Bits of the low half that a simple, non-nested call with no variable header may set. */
-const SIMPLE_CALL_LO_ALLOWED = CONTROL_CALL_CODE_MASK | CONTROL_FAST_BIT;
-
-/**
- * Validates a control value for a simple call with no variable header, non-nested.
- * Allocation-free: returns the first broken rule (a small integer) or ControlRule.None.
- */
-export function checkSimpleCallControl(lo: number, hi: number): ControlRuleValue {
-  if ((lo & ~SIMPLE_CALL_LO_ALLOWED) === 0 && hi === 0) return ControlRule.None;
-  if ((lo >>> CONTROL_VARIABLE_HEADER_SHIFT) & CONTROL_VARIABLE_HEADER_MASK)
-    return ControlRule.VariableHeaderNotZero;
-  if ((lo >>> CONTROL_RSVD_27_30_SHIFT) & CONTROL_RSVD_27_30_MASK)
-    return ControlRule.Reserved27to30NotZero;
-  if (lo & CONTROL_NESTED_BIT) return ControlRule.IsNestedSet;
-  if (hi & CONTROL_REP_COUNT_MASK) return ControlRule.RepCountNotZero;
-  if ((hi >>> CONTROL_RSVD_44_47_SHIFT) & CONTROL_RSVD_44_47_MASK)
-    return ControlRule.Reserved44to47NotZero;
-  if ((hi >>> CONTROL_REP_START_SHIFT) & CONTROL_REP_START_MASK)
-    return ControlRule.RepStartIndexNotZero;
-  return ControlRule.Reserved60to63NotZero;
-}
-
-/** Every rule the control value breaks for a simple call, in bit order (for `hvcall decode`). */
-export function simpleCallControlViolations(c: HypercallControl): ControlRuleValue[] {
-  const out: ControlRuleValue[] = [];
-  if (c.variableHeaderSize !== 0) out.push(ControlRule.VariableHeaderNotZero);
-  if (c.reserved27to30 !== 0) out.push(ControlRule.Reserved27to30NotZero);
-  if (c.isNested) out.push(ControlRule.IsNestedSet);
-  if (c.repCount !== 0) out.push(ControlRule.RepCountNotZero);
-  if (c.reserved44to47 !== 0) out.push(ControlRule.Reserved44to47NotZero);
-  if (c.repStartIndex !== 0) out.push(ControlRule.RepStartIndexNotZero);
-  if (c.reserved60to63 !== 0) out.push(ControlRule.Reserved60to63NotZero);
-  return out;
+export function encodeControl(c: Partial<HypercallControl>): U64Halves {
+  return HV_HYPERCALL_CONTROL.encode(c);
 }
 
 export function decodeControlBigInt(value: bigint): HypercallControl {
@@ -149,7 +47,95 @@ export function decodeControlBigInt(value: bigint): HypercallControl {
   return decodeControl(lo, hi);
 }
 
-export function encodeControlBigInt(c: HypercallControl): bigint {
+export function encodeControlBigInt(c: Partial<HypercallControl>): bigint {
   const { lo, hi } = encodeControl(c);
   return halvesToU64(lo, hi);
+}
+
+/** What the control-value rules of a call depend on (a handler row declares these). */
+export interface CallShape {
+  /** The TLFS name, e.g. "HvCallSignalEvent". */
+  readonly name: string;
+  readonly kind: "simple" | "rep";
+  readonly fastAllowed: boolean;
+  readonly variableHeaderAllowed: boolean;
+}
+
+/** The control bits a call may set, per half (the hot path's allowed masks). */
+export function allowedControlBits(shape: CallShape): U64Halves {
+  const lo =
+    F.callCode.inPlace |
+    (shape.fastAllowed ? F.fast.inPlace : 0) |
+    (shape.variableHeaderAllowed ? F.variableHeaderSize.inPlace : 0);
+  const hi = shape.kind === "rep" ? F.repCount.inPlace | F.repStartIndex.inPlace : 0;
+  return { lo: lo >>> 0, hi: hi >>> 0 };
+}
+
+/** One broken rule of the control value: the field and a sentence naming it and its value. */
+export interface ControlViolation {
+  readonly field: BitField;
+  readonly value: number;
+  readonly rule: string;
+}
+
+function ruleFor(field: BitField, shape: CallShape): string {
+  const where = `${field.label} (${field.bits})`;
+  switch (field.name) {
+    case "fast":
+      return `${where} must be 0: ${shape.name} takes its input from guest memory only`;
+    case "variableHeaderSize":
+      return `${where} must be 0: ${shape.name} has no variable header`;
+    case "isNested":
+      return `${where} must be 0: hvcall does not model a nested hypervisor`;
+    case "repCount":
+    case "repStartIndex":
+      return `${where} must be 0: ${shape.name} is a simple call`;
+    default:
+      return `${field.label} ${field.bits} must be 0`;
+  }
+}
+
+/**
+ * Every rule of the control value a call breaks, in bit order (docs/hypercall-abi.md §1, §5):
+ * fields the call may not set that are not zero, then for a rep call a rep count of 0 or a rep
+ * start index at or past the rep count. Not on the hot path (decode, --explain).
+ */
+export function controlViolations(lo: number, hi: number, shape: CallShape): ControlViolation[] {
+  const allowed = allowedControlBits(shape);
+  const out: ControlViolation[] = [];
+  for (const field of HV_HYPERCALL_CONTROL.list) {
+    const inHalf = field.half === 0 ? lo : hi;
+    const allowedHalf = field.half === 0 ? allowed.lo : allowed.hi;
+    if ((inHalf & field.inPlace & ~allowedHalf) === 0) continue;
+    const value = Number(HV_HYPERCALL_CONTROL.get(field, lo, hi));
+    out.push({ field, value, rule: `${ruleFor(field, shape)} (it is ${value})` });
+  }
+  if (shape.kind === "rep") {
+    const count = (hi >>> 0) & F.repCount.mask;
+    const start = (hi >>> F.repStartIndex.shift) & F.repStartIndex.mask;
+    if (count === 0) {
+      out.push({
+        field: F.repCount,
+        value: 0,
+        rule: `${F.repCount.label} (${F.repCount.bits}) must be at least 1 for the rep call ${shape.name}`,
+      });
+    } else if (start >= count) {
+      out.push({
+        field: F.repStartIndex,
+        value: start,
+        rule: `${F.repStartIndex.label} ${start} must be below the rep count ${count}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Every rule broken for a simple call that allows fast input (what `hvcall decode` shows). */
+export function simpleCallViolations(lo: number, hi: number, name = "a simple call"): string[] {
+  return controlViolations(lo, hi, {
+    name,
+    kind: "simple",
+    fastAllowed: true,
+    variableHeaderAllowed: false,
+  }).map((v) => v.rule);
 }

@@ -1,19 +1,23 @@
-import { Parser } from "binary-parser";
+import { BlockLayout } from "./block-layout.js";
+import { HV_CONNECTION_ID } from "./connection-id.js";
 
 /**
- * HvCallSignalEvent input block (TLFS "HvCallSignalEvent" > "Input Parameters"), 8 bytes,
- * little-endian:
- *
- * | offset | size | field        |
- * |--------|------|--------------|
- * | 0      | 4    | ConnectionId |
- * | 4      | 2    | FlagNumber   |
- * | 6      | 2    | RsvdZ        |
+ * HvCallSignalEvent input block (TLFS "HvCallSignalEvent" > "Input Parameters";
+ * docs/signal-event.md §2): 8 bytes, little-endian. A fast call carries it in RDX: ConnectionId in
+ * bits 31:0, FlagNumber in bits 47:32, RsvdZ in bits 63:48.
  */
-export const SIGNAL_EVENT_INPUT_SIZE = 8;
-export const SIGNAL_EVENT_CONNECTION_ID_OFFSET = 0;
-export const SIGNAL_EVENT_FLAG_NUMBER_OFFSET = 4;
-export const SIGNAL_EVENT_RSVDZ_OFFSET = 6;
+export const SIGNAL_EVENT_INPUT = new BlockLayout("HvCallSignalEvent input", 8, [
+  { name: "connectionId", label: "ConnectionId", offset: 0, type: "u32", bits: HV_CONNECTION_ID },
+  { name: "flagNumber", label: "FlagNumber", offset: 4, type: "u16" },
+  { name: "rsvdZ", label: "RsvdZ", offset: 6, type: "u16", reservedZero: true },
+]);
+
+export const SIGNAL_EVENT_INPUT_SIZE = SIGNAL_EVENT_INPUT.size;
+
+/** The hot path's view of the block: u32 word, shift and mask of each field. */
+export const SIGNAL_EVENT_CONNECTION_ID = SIGNAL_EVENT_INPUT.word("connectionId");
+export const SIGNAL_EVENT_FLAG_NUMBER = SIGNAL_EVENT_INPUT.word("flagNumber");
+export const SIGNAL_EVENT_RSVDZ = SIGNAL_EVENT_INPUT.word("rsvdZ");
 
 export interface SignalEventInput {
   /** Raw HV_CONNECTION_ID, all 32 bits (bits 31:24 must be zero). */
@@ -22,51 +26,11 @@ export interface SignalEventInput {
   readonly rsvdZ: number;
 }
 
-export type SignalEventInputDecode =
-  | { readonly ok: true; readonly input: SignalEventInput }
-  | { readonly ok: false; readonly error: "short-input"; readonly length: number };
-
-/** The layout, by offset, exactly as the TLFS table gives it. */
-const signalEventInputParser = new Parser()
-  .endianness("little")
-  .uint32("connectionId")
-  .uint16("flagNumber")
-  .uint16("rsvdZ");
-
-if (signalEventInputParser.sizeOf() !== SIGNAL_EVENT_INPUT_SIZE) {
-  throw new Error("SignalEvent input parser does not describe 8 bytes");
+/** Decodes the block (binary-parser); undefined when fewer than 8 bytes are given. Never throws. */
+export function decodeSignalEventInput(bytes: Uint8Array, offset = 0): SignalEventInput | undefined {
+  return SIGNAL_EVENT_INPUT.decode(bytes, offset) as SignalEventInput | undefined;
 }
 
-/**
- * Decodes the first 8 bytes of `bytes` (from `offset`). Total: any byte array of any length gives
- * a result; fewer than 8 bytes gives `short-input`, never an exception. Bytes after the block are
- * ignored.
- */
-export function decodeSignalEventInput(bytes: Uint8Array, offset = 0): SignalEventInputDecode {
-  const available = bytes.length - offset;
-  if (!(offset >= 0 && available >= SIGNAL_EVENT_INPUT_SIZE)) {
-    return { ok: false, error: "short-input", length: Math.max(0, available) };
-  }
-  // The parser reads the first 8 bytes of what it is given: a view is needed only at an offset.
-  const block = offset === 0 ? bytes : bytes.subarray(offset, offset + SIGNAL_EVENT_INPUT_SIZE);
-  const parsed: unknown = signalEventInputParser.parse(block);
-  return { ok: true, input: parsed as SignalEventInput };
-}
-
-/** Encodes the block; each field is truncated to its width. */
 export function encodeSignalEventInput(input: SignalEventInput): Uint8Array {
-  const out = new Uint8Array(SIGNAL_EVENT_INPUT_SIZE);
-  const view = new DataView(out.buffer);
-  view.setUint32(SIGNAL_EVENT_CONNECTION_ID_OFFSET, input.connectionId >>> 0, true);
-  view.setUint16(SIGNAL_EVENT_FLAG_NUMBER_OFFSET, input.flagNumber & 0xffff, true);
-  view.setUint16(SIGNAL_EVENT_RSVDZ_OFFSET, input.rsvdZ & 0xffff, true);
-  return out;
-}
-
-/**
- * The same block read from the two u32 halves of a fast-call input register (RDX on x64): the
- * ConnectionId is the low half, FlagNumber bits 47:32, RsvdZ bits 63:48.
- */
-export function signalEventInputFromRegister(lo: number, hi: number): SignalEventInput {
-  return { connectionId: lo >>> 0, flagNumber: hi & 0xffff, rsvdZ: hi >>> 16 };
+  return SIGNAL_EVENT_INPUT.encode({ ...input });
 }

@@ -1,8 +1,8 @@
+import { BitLayout, type ValuesOf } from "./bit-layout.js";
+
 /**
- * SynIC MSRs and their bit layouts (TLFS "Inter-Partition Communication" > "SynIC MSRs").
- *
- * 64-bit register values are handled as two u32 halves (lo = bits 31:0, hi = bits 63:32) on the
- * hot path; the helpers here read the halves.
+ * SynIC MSRs and their bit layouts (TLFS "Inter-Partition Communication" > "SynIC MSRs";
+ * docs/synic.md §1). 64-bit register values travel as two u32 halves on the hot path.
  */
 export const HvSynicMsr = {
   SCONTROL: 0x40000080,
@@ -14,26 +14,59 @@ export const HvSynicMsr = {
   SINT15: 0x4000009f,
 } as const;
 
-/** SCONTROL bit 0: the SynIC is enabled. */
-export const SCONTROL_ENABLE_BIT = 0x1;
+/** What SVERSION reads (TLFS "SVERSION Register": version 1); it is read-only. */
+export const SYNIC_VERSION = 1;
 
-/** SIEFP / SIMP bit 0: the page is enabled. */
-export const SYNIC_PAGE_ENABLE_BIT = 0x1;
-/** SIEFP / SIMP bits 63:12: the guest physical page number (GPA >> 12). */
-export const SYNIC_PAGE_GPA_SHIFT = 12;
+/** SCONTROL: bit 0 Enable, bits 63:1 RsvdP. */
+export const HV_SYNIC_SCONTROL = new BitLayout("SCONTROL", 64, {
+  enable: { lsb: 0, width: 1, kind: "flag", label: "Enable" },
+  reserved: { lsb: 1, width: 63, kind: "reserved-preserve", label: "RsvdP", wide: true },
+});
 
-/** SINTx bits 7:0: the interrupt vector. */
-export const SINT_VECTOR_MASK = 0xff;
-/** SINTx bit 16: masked. */
-export const SINT_MASKED_BIT = 1 << 16;
-/** SINTx bit 17: auto-EOI. */
-export const SINT_AUTO_EOI_BIT = 1 << 17;
-/** SINTx bit 18: polling (TLFS: "Polling" / x64 bit 18). */
-export const SINT_POLLING_BIT = 1 << 18;
+/** SIEFP and SIMP: bit 0 Enable, bits 11:1 RsvdP, bits 63:12 the page's GPA page number. */
+export const HV_SYNIC_PAGE_MSR = new BitLayout("SIEFP / SIMP", 64, {
+  enable: { lsb: 0, width: 1, kind: "flag", label: "Enable" },
+  reserved: { lsb: 1, width: 11, kind: "reserved-preserve", label: "RsvdP" },
+  gpaPage: { lsb: 12, width: 52, label: "Base Address (GPA page number)", wide: true },
+});
+
+/** SINTx: bits 7:0 Vector, 16 Masked, 17 AutoEOI, 18 Polling, the rest RsvdP. */
+export const HV_SYNIC_SINT = new BitLayout("SINTx", 64, {
+  vector: { lsb: 0, width: 8, label: "Vector" },
+  reserved8to15: { lsb: 8, width: 8, kind: "reserved-preserve", label: "RsvdP" },
+  masked: { lsb: 16, width: 1, kind: "flag", label: "Masked" },
+  autoEoi: { lsb: 17, width: 1, kind: "flag", label: "AutoEOI" },
+  polling: { lsb: 18, width: 1, kind: "flag", label: "Polling" },
+  reserved19to63: { lsb: 19, width: 45, kind: "reserved-preserve", label: "RsvdP", wide: true },
+});
+
+export type SintRegister = ValuesOf<typeof HV_SYNIC_SINT>;
+export type SynicPageRegister = ValuesOf<typeof HV_SYNIC_PAGE_MSR>;
+
+export const SCONTROL_ENABLE_BIT = HV_SYNIC_SCONTROL.fields.enable.inPlace;
+export const SYNIC_PAGE_ENABLE_BIT = HV_SYNIC_PAGE_MSR.fields.enable.inPlace;
+/** SIEFP / SIMP: GPA = page number << 12 (the page number's lowest bit is bit 12 of the MSR). */
+export const SYNIC_PAGE_GPA_SHIFT = HV_SYNIC_PAGE_MSR.fields.gpaPage.lsb;
+export const SINT_VECTOR_MASK = HV_SYNIC_SINT.fields.vector.inPlace;
+export const SINT_MASKED_BIT = HV_SYNIC_SINT.fields.masked.inPlace;
+export const SINT_AUTO_EOI_BIT = HV_SYNIC_SINT.fields.autoEoi.inPlace;
+export const SINT_POLLING_BIT = HV_SYNIC_SINT.fields.polling.inPlace;
 /** SINTx reset value: masked, vector 0. */
 export const SINT_RESET_VALUE = SINT_MASKED_BIT;
+/**
+ * Vectors 0..15 are not valid interrupt vectors (TLFS "SINTx Registers"); hvcall refuses an
+ * unmasked SINT with such a vector with #GP (docs/synic.md §1).
+ */
+export const SINT_MIN_VECTOR = 16;
 
 /** The MSR number of SINTn. */
 export function sintMsr(sint: number): number {
   return HvSynicMsr.SINT0 + sint;
+}
+
+/** "SCONTROL", "SINT5", … for an MSR of the SynIC; undefined for any other number. */
+export function synicMsrName(msr: number): string | undefined {
+  if (msr >= HvSynicMsr.SINT0 && msr <= HvSynicMsr.SINT15) return `SINT${msr - HvSynicMsr.SINT0}`;
+  for (const [name, value] of Object.entries(HvSynicMsr)) if (value === msr) return name;
+  return undefined;
 }

@@ -1,36 +1,42 @@
 /**
- * Parsing of the values a user types on the command line or in a fixture: integers and 64-bit hex
- * numbers. Kept free of heavy imports: `hvcall --help` loads this module.
+ * Parsing of the values a user types on the command line: integers and 64-bit hex numbers, by the
+ * one hex rule of src/text/hex-text.ts. Kept free of heavy imports: `hvcall --help` loads this.
  */
+import { InvalidArgumentError } from "commander";
 import { HV_VP_INDEX_MAX } from "../abi/vp-index.js";
+import { parseU64Hex, U64_HEX_HINT } from "../text/hex-text.js";
 
-/** A 64-bit number as the CLI takes it: `0x` and 1 to 16 significant hex digits (either case). */
-const U64_HEX_RE = /^0[xX]0*[0-9a-fA-F]{1,16}$/;
 const DECIMAL_RE = /^[0-9]+$/;
-
-export const U64_HEX_HINT = "0x and 1 to 16 hex digits, e.g. 0x1005d";
-
-/** The value of `0x…` (1..16 hex digits), or undefined when the text is not such a number. */
-export function parseU64Hex(text: string): bigint | undefined {
-  return U64_HEX_RE.test(text) ? BigInt(text) : undefined;
-}
 
 /** A non-negative integer written in decimal or as `0x…` hex, up to `max`; else undefined. */
 export function parseInteger(text: string, max: number): number | undefined {
   let value: number;
   if (DECIMAL_RE.test(text)) value = Number(text);
-  else if (U64_HEX_RE.test(text)) value = Number(BigInt(text));
-  else return undefined;
+  else {
+    const hex = parseU64Hex(text);
+    if (hex === undefined) return undefined;
+    value = Number(hex);
+  }
   return Number.isSafeInteger(value) && value <= max ? value : undefined;
 }
 
-/** HV_PARTITION_ID as the scenario file writes it: a positive integer up to 2^53 - 1. */
-export function parsePartitionId(text: string): number | undefined {
+/** --caller: HV_PARTITION_ID, a positive integer up to 2^53 - 1. */
+export function callerFlag(text: string): number {
   const id = parseInteger(text, Number.MAX_SAFE_INTEGER);
-  return id === undefined || id < 1 ? undefined : id;
+  if (id === undefined || id < 1) throw new InvalidArgumentError("expected a partition id, an integer 1..2^53-1.");
+  return id;
 }
 
-/** HV_VP_INDEX: a u32. */
-export function parseVpIndex(text: string): number | undefined {
-  return parseInteger(text, HV_VP_INDEX_MAX);
+/** --vp: HV_VP_INDEX, a u32. */
+export function vpFlag(text: string): number {
+  const index = parseInteger(text, HV_VP_INDEX_MAX);
+  if (index === undefined) throw new InvalidArgumentError("expected a VP index, an integer 0..2^32-1.");
+  return index;
+}
+
+/** A 64-bit number flag: `0x…`, or the hex digits alone (the flag takes only numbers). */
+export function u64Flag(text: string): bigint {
+  const value = parseU64Hex(text, true);
+  if (value === undefined) throw new InvalidArgumentError(`expected a 64-bit hex number: ${U64_HEX_HINT}.`);
+  return value;
 }

@@ -15,6 +15,8 @@ export const ExitCode = {
   Success: 0,
   InternalError: 1,
   Usage: 2,
+  /** `hvcall check`: the implementations disagree; `hvcall golden run`: a fixture failed. */
+  Disagree: 3,
 } as const;
 
 /** Collapses line breaks (and other C0 controls) so that a message stays on one line. */
@@ -40,6 +42,10 @@ export function fsReason(error: unknown): string {
       EISDIR: "is a directory",
       ENOTDIR: "a part of the path is not a directory",
       EPERM: "operation not permitted",
+      ENOSPC: "no space left on device",
+      EFBIG: "file too large",
+      EPIPE: "the reader closed the pipe",
+      EROFS: "read-only file system",
     };
     return `${known[error.code] ?? error.message} (${error.code})`;
   }

@@ -1,19 +1,23 @@
 /** `hvcall exec`: one hypercall through the per-call library API, printed as one result line. */
-import { formatBigU64Hex } from "../abi/u64.js";
+import { CONTROL_FAST_BIT } from "../abi/hypercall-control.js";
+import { formatBigU64Hex, u64Lo } from "../abi/u64.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
 import { hypercall } from "../dispatch/hypercall.js";
 import { loadMachine } from "../state/load-machine.js";
 import { CliUsageError, ExitCode } from "./cli-error.js";
-import type { ExecOptions } from "./main.js";
-import { OutputSink } from "./output-sink.js";
+import { checkOutputTarget, inputIdentity } from "./output-file.js";
 import { resultLine } from "./result-lines.js";
-import {
-  checkDumpTarget,
-  isFastControl,
-  readScenarioFile,
-  resolveCaller,
-  writeDump,
-} from "./session.js";
+import { type MachineFlags, readScenarioFile, resolveCaller, writeDump } from "./session.js";
+import { out } from "./stdio.js";
+
+export interface ExecOptions extends MachineFlags {
+  readonly control: bigint;
+  readonly fast?: bigint;
+  readonly inputGpa?: bigint;
+  /** R8: a fast call's second input register, a memory call's output GPA. */
+  readonly r8?: bigint;
+  readonly explain?: boolean;
+}
 
 /**
  * The input register of the call: `--fast` for a fast call, `--input-gpa` for a memory call; the
@@ -21,12 +25,11 @@ import {
  */
 function inputRegister(options: ExecOptions): bigint {
   const control = formatBigU64Hex(options.control);
-  const fast = isFastControl(options.control);
+  const fast = (u64Lo(options.control) & CONTROL_FAST_BIT) !== 0;
   if (options.fast !== undefined) {
     if (!fast) {
       throw new CliUsageError(
-        `--fast: --control ${control} is a memory call (fast bit 16 clear): give --input-gpa, ` +
-          `or set bit 16 in --control for a fast call`,
+        `--fast: --control ${control} is a memory call (fast bit 16 clear): give --input-gpa, or set bit 16 in --control for a fast call`,
       );
     }
     return options.fast;
@@ -34,15 +37,13 @@ function inputRegister(options: ExecOptions): bigint {
   if (options.inputGpa !== undefined) {
     if (fast) {
       throw new CliUsageError(
-        `--input-gpa: --control ${control} is a fast call (bit 16 set): give --fast, ` +
-          `or clear bit 16 in --control for a memory call`,
+        `--input-gpa: --control ${control} is a fast call (bit 16 set): give --fast, or clear bit 16 in --control for a memory call`,
       );
     }
     return options.inputGpa;
   }
   throw new CliUsageError(
-    `missing input: give --fast HEX (the input register of a fast call) or --input-gpa HEX ` +
-      `(the input address of a memory call)`,
+    "missing input: give --fast HEX (the input register of a fast call) or --input-gpa HEX (the input address of a memory call)",
   );
 }
 
@@ -50,15 +51,20 @@ export async function runExec(options: ExecOptions): Promise<number> {
   const input = inputRegister(options);
   const doc = await readScenarioFile(options.scenario);
   const { caller, vp } = resolveCaller(doc, options.caller, options.vp);
-  if (options.dumpState !== undefined) await checkDumpTarget(options.dumpState);
+  if (options.dumpState !== undefined) {
+    await checkOutputTarget("--dump-state", options.dumpState, [inputIdentity(options.scenario, "scenario")], true);
+  }
   const machine = loadMachine(doc);
-  const outcome = hypercall(new Dispatcher(machine), {
-    caller,
-    vp,
-    control: options.control,
-    input,
-  });
-  await new OutputSink(process.stdout).write(resultLine(0, outcome.resultLo, outcome.resultHi));
+  const outcome = hypercall(
+    new Dispatcher(machine),
+    { caller, vp, control: options.control, input, input2: options.r8 ?? 0n },
+    { explain: options.explain === true },
+  );
+  let line = resultLine(0, outcome.resultLo, outcome.resultHi);
+  if (outcome.check !== undefined) {
+    line = `${line.slice(0, -2)},"check":"${outcome.check}","why":${JSON.stringify(outcome.why)}}\n`;
+  }
+  out(line);
   if (options.dumpState !== undefined) await writeDump(options.dumpState, machine);
   return ExitCode.Success;
 }

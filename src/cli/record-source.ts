@@ -15,6 +15,11 @@ export interface RecordSource {
    * input. Returns what is available without waiting for more once it has read something.
    */
   read(into: Uint8Array): Promise<number>;
+  /**
+   * After a stop: whether input is left beyond what was read (`buffered` bytes read but not run
+   * count as left). May read ahead; call it only when no more records will run.
+   */
+  hasMore(buffered: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -50,15 +55,24 @@ export async function openRecordSource(path: string): Promise<RecordSource> {
     if (error instanceof CliUsageError) throw error;
     throw new CliUsageError(`records: cannot read ${name}: ${fsReason(error)}`);
   }
+  let position = 0;
+  const read = async (into: Uint8Array): Promise<number> => {
+    try {
+      const n = (await handle.read(into, 0, into.length, null)).bytesRead;
+      position += n;
+      return n;
+    } catch (error) {
+      throw new CliUsageError(`records: cannot read ${name}: ${fsReason(error)}`);
+    }
+  };
   return {
     name,
     size,
-    async read(into) {
-      try {
-        return (await handle.read(into, 0, into.length, null)).bytesRead;
-      } catch (error) {
-        throw new CliUsageError(`records: cannot read ${name}: ${fsReason(error)}`);
-      }
+    read,
+    async hasMore(buffered) {
+      if (buffered > 0) return true;
+      if (size !== undefined) return position < size;
+      return (await read(new Uint8Array(1))) > 0;
     },
     close: () => handle.close(),
   };
@@ -66,12 +80,17 @@ export async function openRecordSource(path: string): Promise<RecordSource> {
 
 const STDIN_FD = 0;
 
+/** "1 record", "2 records". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** A record file must hold whole records: rejected before any call runs otherwise. */
 function checkLength(name: string, size: number): void {
   if (size % RECORD_SIZE !== 0) {
     throw new CliUsageError(
       `records: ${name} is ${size} bytes, not a multiple of ${RECORD_SIZE} ` +
-        `(${Math.floor(size / RECORD_SIZE)} records and ${size % RECORD_SIZE} bytes left over); ` +
+        `(${plural(Math.floor(size / RECORD_SIZE), "record")} and ${plural(size % RECORD_SIZE, "byte")} left over); ` +
         `each record is ${RECORD_SIZE} bytes. Nothing was run`,
     );
   }
@@ -82,9 +101,12 @@ export function streamSource(name: string, stream: NodeJS.ReadableStream): Recor
   const chunks = stream[Symbol.asyncIterator]();
   let pending: Uint8Array = new Uint8Array(0);
   let at = 0;
-  return {
+  const source: RecordSource = {
     name,
     size: undefined,
+    async hasMore(buffered) {
+      return buffered > 0 || (await source.read(new Uint8Array(1))) > 0;
+    },
     async read(into) {
       let n = 0;
       while (n < into.length) {
@@ -111,4 +133,5 @@ export function streamSource(name: string, stream: NodeJS.ReadableStream): Recor
       await chunks.return?.();
     },
   };
+  return source;
 }

@@ -1,5 +1,5 @@
 /**
- * The output line of `replay` and `exec` (cli-contract):
+ * The output line of `replay` and `exec` (docs/cli.md):
  * `{"index":0,"status":"HV_STATUS_SUCCESS","result":"0x0000000000000000"}`.
  */
 import { hvStatusName } from "../abi/hv-status.js";
@@ -66,6 +66,25 @@ export class ResultLineEncoder {
     }
     return at;
   }
+}
+
+/**
+ * The lines of results[from .. to) with record i's line also carrying extras[i] (`,"check":…`)
+ * before its closing brace: the explained path, a string per line.
+ */
+export function explainedLines(
+  firstIndex: number,
+  results: Uint32Array,
+  from: number,
+  to: number,
+  extras: readonly string[],
+): string {
+  let text = "";
+  for (let i = from; i < to; i++) {
+    const line = resultLine(firstIndex + i, results[i * RESULT_WORDS]!, results[i * RESULT_WORDS + 1]!);
+    text += `${line.slice(0, -2)}${extras[i] ?? ""}}\n`;
+  }
+  return text;
 }
 
 /** Writes a non-negative safe integer in decimal at `at`; returns the position after it. */

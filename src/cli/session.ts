@@ -1,12 +1,8 @@
 /**
- * What `replay` and `exec` share: the scenario file, the calling partition and VP, the fast bit
+ * What the commands that run a machine share: the scenario file, the calling partition and VP,
  * and `--dump-state`. Every host mistake becomes a {@link CliUsageError} (exit 2, one line).
  */
-import { constants } from "node:fs";
-import { access, readFile, stat, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
-import { CONTROL_FAST_BIT } from "../abi/hypercall-control.js";
-import { u64ToHalves } from "../abi/u64.js";
+import { readFile } from "node:fs/promises";
 import type { Machine } from "../state/machine.js";
 import type { ScenarioDocument } from "../state/scenario-document.js";
 import { dumpScenario } from "../state/scenario-dump.js";
@@ -14,15 +10,28 @@ import { ScenarioError } from "../state/scenario-error.js";
 import { parseScenarioText } from "../state/scenario-schema.js";
 import { CliUsageError, fsReason, quote } from "./cli-error.js";
 import { formatJson } from "./json-text.js";
+import { readStdinText } from "./input-text.js";
+import { writeFileAtomically } from "./output-file.js";
 
-/** Reads and validates a scenario file; any problem is a one-line `scenario: …` usage error. */
-export async function readScenarioFile(path: string): Promise<ScenarioDocument> {
-  let text: string;
+/** The options every machine-running command takes. */
+export interface MachineFlags {
+  readonly scenario: string;
+  readonly caller?: number;
+  readonly vp?: number;
+  readonly dumpState?: string;
+}
+
+/** The text of a scenario file ("-": stdin). */
+export async function readScenarioText(path: string): Promise<string> {
   try {
-    text = await readFile(path, "utf8");
+    return path === "-" ? await readStdinText() : await readFile(path, "utf8");
   } catch (error) {
-    throw new CliUsageError(`scenario: cannot read ${quote(path)}: ${fsReason(error)}`);
+    throw new CliUsageError(`scenario: cannot read ${path === "-" ? "stdin" : quote(path)}: ${fsReason(error)}`);
   }
+}
+
+/** Validates a scenario's text; any problem is a one-line `scenario: …` error. */
+export function scenarioOfText(text: string): ScenarioDocument {
   try {
     return parseScenarioText(text);
   } catch (error) {
@@ -31,9 +40,9 @@ export async function readScenarioFile(path: string): Promise<ScenarioDocument> 
   }
 }
 
-/** True when a control value asks for a fast (register) call: bit 16. */
-export function isFastControl(control: bigint): boolean {
-  return (u64ToHalves(control).lo & CONTROL_FAST_BIT) !== 0;
+/** Reads and validates a scenario file ("-": stdin). */
+export async function readScenarioFile(path: string): Promise<ScenarioDocument> {
+  return scenarioOfText(await readScenarioText(path));
 }
 
 export interface Caller {
@@ -49,19 +58,17 @@ function listOf(values: readonly number[]): string {
 
 /**
  * The calling partition and VP: `--caller` (default: the first partition of the file) and `--vp`
- * (default 0), checked against the scenario.
+ * (default 0), checked against the scenario. With `vpRequired` false (a trace, whose ops may name
+ * their own VP) a default VP the partition lacks is not an error until an op uses it.
  */
-export function resolveCaller(doc: ScenarioDocument, caller?: number, vp?: number): Caller {
-  const partition =
-    caller === undefined ? doc.partitions[0] : doc.partitions.find((p) => p.id === caller);
+export function resolveCaller(doc: ScenarioDocument, caller?: number, vp?: number, vpRequired = true): Caller {
+  const partition = caller === undefined ? doc.partitions[0] : doc.partitions.find((p) => p.id === caller);
   if (partition === undefined) {
     const ids = doc.partitions.map((p) => p.id);
-    throw new CliUsageError(
-      `--caller ${caller}: no partition with that id in the scenario (its partitions: ${listOf(ids)})`,
-    );
+    throw new CliUsageError(`--caller ${caller}: no partition with that id in the scenario (its partitions: ${listOf(ids)})`);
   }
   const index = vp ?? 0;
-  if (!partition.vps.some((v) => v.index === index)) {
+  if ((vpRequired || vp !== undefined) && !partition.vps.some((v) => v.index === index)) {
     const indexes = partition.vps.map((v) => v.index).sort((a, b) => a - b);
     const which = vp === undefined ? "the default --vp 0" : `--vp ${index}`;
     throw new CliUsageError(
@@ -72,35 +79,7 @@ export function resolveCaller(doc: ScenarioDocument, caller?: number, vp?: numbe
   return { caller: partition.id, vp: index };
 }
 
-/**
- * Checks up front that `--dump-state OUT` can be written (its directory exists and is writable, OUT
- * is not a directory), so that a bad path fails before any call runs, without creating a file.
- */
-export async function checkDumpTarget(path: string): Promise<void> {
-  if (path === "-" || path === "") {
-    throw new CliUsageError(
-      `--dump-state ${quote(path)}: give a file path (stdout carries the result lines)`,
-    );
-  }
-  try {
-    const s = await stat(path);
-    if (s.isDirectory()) throw new CliUsageError(`--dump-state ${quote(path)}: is a directory`);
-  } catch (error) {
-    if (error instanceof CliUsageError) throw error;
-    // A file that does not exist yet is fine; its directory must be writable.
-  }
-  try {
-    await access(dirname(path), constants.W_OK);
-  } catch (error) {
-    throw new CliUsageError(`--dump-state ${quote(path)}: cannot write there: ${fsReason(error)}`);
-  }
-}
-
-/** Writes the final state: the scenario schema plus `siefFlags` and `sintAssertions` per VP. */
+/** Writes the final state (docs/cli.md "Dump") to OUT, atomically. */
 export async function writeDump(path: string, machine: Machine): Promise<void> {
-  try {
-    await writeFile(path, formatJson(dumpScenario(machine)));
-  } catch (error) {
-    throw new CliUsageError(`--dump-state ${quote(path)}: cannot write: ${fsReason(error)}`);
-  }
+  await writeFileAtomically("--dump-state", path, formatJson(dumpScenario(machine)));
 }

@@ -1,12 +1,12 @@
-import { HvCallCode } from "../abi/call-code.js";
-import { HV_PAGE_SIZE } from "../abi/hv-page.js";
+import { HV_PAGE_OFFSET_MASK, HV_PAGE_SIZE } from "../abi/hv-page.js";
 import { CONTROL_FAST_BIT } from "../abi/hypercall-control.js";
 import { HYPERCALL_INPUT_ALIGNMENT } from "../abi/hypercall-input.js";
-import { resultHi, resultLo } from "../abi/hypercall-result.js";
+import { OUTCOME_REPS_SHIFT, RESULT_STATUS_MASK } from "../abi/hypercall-result.js";
 import { u64ToHalves } from "../abi/u64.js";
-import { GuestMemory } from "../state/guest-memory.js";
+import { GuestMemory, PAGE_NUMBER_LIMIT } from "../state/guest-memory.js";
+import { requireU64 } from "../state/host-checks.js";
 import type { Dispatcher } from "./dispatcher.js";
-import { signalEventHandler } from "./handlers/signal-event.js";
+import { signalEventRow } from "./handlers/signal-event.js";
 import { type RecordFallback, SignalEventKernel } from "./handlers/signal-event-kernel.js";
 import {
   batchRecordCount,
@@ -24,9 +24,9 @@ export interface BatchOptions {
   /** The calling VP index (default 0). */
   readonly vp?: number;
   /**
-   * Where memory-form records put their input block: an 8-byte-aligned GPA in a scratch page mapped
-   * into the caller's memory. Default: the lowest page above page 0 that the caller's memory does
-   * not back (see defaultScratchGpa).
+   * Where memory-form records put their input block: an 8-byte-aligned GPA. Default: the start of
+   * the lowest page above page 0 that is neither RAM nor an overlay page of the caller
+   * (see defaultScratchGpa).
    */
   readonly scratchGpa?: bigint;
 }
@@ -34,51 +34,56 @@ export interface BatchOptions {
 /**
  * The batch API: dispatches a buffer of 16-byte records (see hypercall-record.ts) for one caller
  * and writes each 64-bit result as (lo, hi) u32 words into a caller-provided Uint32Array. Nothing
- * is allocated per record. A memory-form record (control bit 16 clear) has its 8 input bytes
- * written into the scratch page, and the scratch GPA is passed as the input address.
+ * is allocated per record.
  *
- * When the dispatcher's HvCallSignalEvent row is the stock handler, a specialised loop
+ * A memory-form record (control bit 16 clear) has its 8 input bytes written into the runner's own
+ * scratch page, and the scratch GPA is passed as the input address (R8 = 0). The scratch page is
+ * mapped into the caller's guest memory only while `run` lasts — over whatever is at that GPA — and
+ * the rest of it reads as zero, so a call whose input block is longer than 8 bytes (PostMessage:
+ * 256) sees its first 8 bytes from the record and zeros after them. The machine is the same before
+ * and after a run as a run of the same calls through Dispatcher.dispatch leaves it.
+ *
+ * When the dispatcher's HvCallSignalEvent row is the stock one, a specialised loop
  * ({@link SignalEventKernel}) runs the batch and hands every other record to the generic
- * dispatcher; otherwise every record goes through Dispatcher.dispatch. Both give the same results
- * and the same state, record by record.
+ * dispatcher; both give the same results and the same state, record by record.
  */
 export class BatchRunner implements RecordFallback {
   readonly dispatcher: Dispatcher;
   readonly callerSlot: number;
   readonly vpSlot: number;
   readonly scratchGpa: bigint;
-  private readonly scratchPage: Uint32Array;
+  private readonly memory: GuestMemory;
+  private readonly scratchPageNumber: number;
+  private readonly scratchPage = new Uint8Array(HV_PAGE_SIZE);
+  private readonly scratchWords = new Uint32Array(this.scratchPage.buffer);
   private readonly scratchWord: number;
   private readonly scratchLo: number;
   private readonly scratchHi: number;
   private aligned = new Uint32Array(0);
   private readonly kernel: SignalEventKernel | undefined;
-  /** The record word index of the last memory-form record dispatched generically, or -1. */
-  private lastMemoryWord = -1;
   /** The last u32 view of a records buffer, reused while the caller passes the same bytes. */
   private view: Uint32Array = new Uint32Array(0);
 
   constructor(dispatcher: Dispatcher, options: BatchOptions) {
     const machine = dispatcher.machine;
     this.dispatcher = dispatcher;
-    this.callerSlot = machine.requirePartition(options.caller);
+    this.callerSlot = machine.requirePartition(options.caller, "caller");
     this.vpSlot = machine.requireVp(options.caller, options.vp ?? 0);
-    const memory = machine.memory[this.callerSlot]!;
-    const gpa = options.scratchGpa ?? defaultScratchGpa(memory);
-    if (gpa % BigInt(HYPERCALL_INPUT_ALIGNMENT) !== 0n || gpa < 0n || gpa >= 1n << 64n) {
-      throw new RangeError(`scratch GPA 0x${gpa.toString(16)} must be an 8-byte-aligned u64`);
+    this.memory = machine.memory[this.callerSlot]!;
+    const gpa =
+      options.scratchGpa === undefined ? defaultScratchGpa(this.memory) : requireU64(options.scratchGpa, "scratchGpa");
+    if (gpa % BigInt(HYPERCALL_INPUT_ALIGNMENT) !== 0n) {
+      throw new RangeError(`scratchGpa 0x${gpa.toString(16)} must be 8-byte aligned`);
     }
     this.scratchGpa = gpa;
-    const page = memory.mapPage(gpa);
-    this.scratchPage = new Uint32Array(page.buffer, page.byteOffset, HV_PAGE_SIZE / 4);
+    this.scratchPageNumber = GuestMemory.pageOfGpa(gpa);
     const { lo, hi } = u64ToHalves(gpa);
     this.scratchLo = lo;
     this.scratchHi = hi;
-    this.scratchWord = (lo & (HV_PAGE_SIZE - 1)) >>> 2;
-    const row = dispatcher.row(HvCallCode.SignalEvent);
+    this.scratchWord = (lo & HV_PAGE_OFFSET_MASK) >>> 2;
     this.kernel =
-      row !== undefined && row.handler === signalEventHandler && SignalEventKernel.available
-        ? new SignalEventKernel(machine, this.callerSlot, row, this.scratchPage, this.scratchWord)
+      dispatcher.row(signalEventRow.callCode)?.row === signalEventRow
+        ? new SignalEventKernel(dispatcher, this.callerSlot, this.vpSlot, this.scratchWords, this.scratchWord, lo, hi)
         : undefined;
   }
 
@@ -90,29 +95,20 @@ export class BatchRunner implements RecordFallback {
   run(records: Uint8Array, results: Uint32Array, statusCounts?: Uint32Array): number {
     const n = batchRecordCount(records, results);
     const words = this.wordsOf(records);
-    this.lastMemoryWord = -1;
-    if (this.kernel !== undefined) {
-      this.kernel.lastMemoryWord = -1;
-      this.kernel.run(words, n, results, statusCounts, this);
-    } else {
-      this.runGeneric(words, n, results, statusCounts);
+    this.memory.beginScratch(this.scratchPageNumber, this.scratchPage);
+    try {
+      if (this.kernel !== undefined) this.kernel.run(words, n, results, statusCounts, this);
+      else this.runGeneric(words, n, results, statusCounts);
+    } finally {
+      this.memory.endScratch();
     }
     return n;
   }
 
   /**
-   * The index of the last memory-form record (control bit 16 clear) of the last run — the one whose
-   * input block the scratch page now holds — or -1 when the run had none.
-   */
-  get lastMemoryRecord(): number {
-    const kernel = this.kernel === undefined ? -1 : this.kernel.lastMemoryWord;
-    const last = Math.max(kernel, this.lastMemoryWord);
-    return last < 0 ? -1 : last / RECORD_WORDS;
-  }
-
-  /**
-   * One record through the generic dispatcher: the record at u32 word `w` of `words`. A
-   * memory-form record's input block is written to the scratch page first.
+   * One record through the generic dispatcher: the record at u32 word `w` of `words`. A memory-form
+   * record's input block is written to the scratch page first. Returns the outcome. Only during
+   * `run` (the scratch page is mapped then).
    */
   dispatchRecord(words: Uint32Array, w: number): number {
     // The halves go to dispatch() as int32 (`| 0`, same bits): a u32 of 2^31 or more passed to a
@@ -130,30 +126,39 @@ export class BatchRunner implements RecordFallback {
       );
     }
     const sw = this.scratchWord;
-    this.scratchPage[sw] = words[w + RECORD_INPUT_LO]!;
-    this.scratchPage[sw + 1] = words[w + RECORD_INPUT_HI]!;
-    this.lastMemoryWord = w;
-    return this.dispatcher.dispatch(
-      this.callerSlot,
-      this.vpSlot,
-      cLo,
-      cHi,
-      this.scratchLo | 0,
-      this.scratchHi | 0,
-    );
+    this.scratchWords[sw] = words[w + RECORD_INPUT_LO]!;
+    this.scratchWords[sw + 1] = words[w + RECORD_INPUT_HI]!;
+    return this.dispatcher.dispatch(this.callerSlot, this.vpSlot, cLo, cHi, this.scratchLo | 0, this.scratchHi | 0);
   }
 
-  private runGeneric(
-    words: Uint32Array,
-    n: number,
-    results: Uint32Array,
-    statusCounts: Uint32Array | undefined,
-  ): void {
-    const hi = resultHi(0);
+  /**
+   * Runs `fn` with the scratch page mapped, for callers that dispatch records one at a time with
+   * dispatchRecord (replay --explain, check).
+   */
+  withScratch<T>(fn: () => T): T {
+    this.mapScratch();
+    try {
+      return fn();
+    } finally {
+      this.unmapScratch();
+    }
+  }
+
+  /** Maps the scratch page until unmapScratch (for a caller whose loop awaits between records). */
+  mapScratch(): void {
+    this.memory.beginScratch(this.scratchPageNumber, this.scratchPage);
+  }
+
+  unmapScratch(): void {
+    this.memory.endScratch();
+  }
+
+  private runGeneric(words: Uint32Array, n: number, results: Uint32Array, statusCounts: Uint32Array | undefined): void {
     for (let i = 0, w = 0; i < n; i++, w += RECORD_WORDS) {
-      const status = this.dispatchRecord(words, w);
-      results[i * RESULT_WORDS] = resultLo(status);
-      results[i * RESULT_WORDS + 1] = hi;
+      const outcome = this.dispatchRecord(words, w);
+      const status = outcome & RESULT_STATUS_MASK;
+      results[i * RESULT_WORDS] = status;
+      results[i * RESULT_WORDS + 1] = outcome >>> OUTCOME_REPS_SHIFT;
       if (statusCounts !== undefined) statusCounts[status] = statusCounts[status]! + 1;
     }
   }
@@ -162,18 +167,13 @@ export class BatchRunner implements RecordFallback {
   private wordsOf(records: Uint8Array): Uint32Array {
     if (records.byteOffset % Uint32Array.BYTES_PER_ELEMENT === 0) {
       const v = this.view;
-      if (
-        v.buffer === records.buffer &&
-        v.byteOffset === records.byteOffset &&
-        v.length === records.length / 4
-      ) {
+      if (v.buffer === records.buffer && v.byteOffset === records.byteOffset && v.length === records.length / 4) {
         return v;
       }
       this.view = new Uint32Array(records.buffer, records.byteOffset, records.length / 4);
       return this.view;
     }
-    if (this.aligned.length < records.length / 4)
-      this.aligned = new Uint32Array(records.length / 4);
+    if (this.aligned.length < records.length / 4) this.aligned = new Uint32Array(records.length / 4);
     new Uint8Array(this.aligned.buffer).set(records);
     return this.aligned;
   }
@@ -181,15 +181,11 @@ export class BatchRunner implements RecordFallback {
 
 /**
  * Where a batch puts memory-form input blocks when the host names no GPA: the start of the lowest
- * page above page 0 that the caller's memory does not back, so the scratch page never overlays
- * guest data.
+ * page above page 0 that is neither RAM nor an overlay page, so the scratch page hides no guest
+ * data.
  */
 export function defaultScratchGpa(memory: GuestMemory): bigint {
   let page = 1;
-  for (const backed of memory.backedPages()) {
-    if (backed < page) continue;
-    if (backed > page) break;
-    page++;
-  }
+  while (page < PAGE_NUMBER_LIMIT && memory.isGuestVisible(page)) page++;
   return GuestMemory.pageGpa(page);
 }

@@ -1,7 +1,9 @@
-import { signalEventHandler } from "./handlers/signal-event.js";
-import type { HypercallHandler } from "./hypercall-handler.js";
+import { postMessageRow } from "./handlers/post-message.js";
+import { signalEventRow } from "./handlers/signal-event.js";
+import type { HypercallRow } from "./hypercall-row.js";
 
 /**
- * Every hypercall the dispatcher implements. Adding one is a handler file plus one row here.
+ * Every hypercall the dispatcher implements, one row each (docs/hypercall-abi.md §6). Adding one is
+ * its handler file plus one row here.
  */
-export const HANDLER_TABLE: readonly HypercallHandler[] = [signalEventHandler];
+export const HANDLER_TABLE: readonly HypercallRow[] = [postMessageRow, signalEventRow];

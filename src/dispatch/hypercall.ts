@@ -1,7 +1,9 @@
-import { HvStatus, hvStatusName } from "../abi/hv-status.js";
-import { resultHi, resultLo } from "../abi/hypercall-result.js";
+import { hvStatusName } from "../abi/hv-status.js";
+import { outcomeReps, outcomeStatus, resultHi, resultLo } from "../abi/hypercall-result.js";
 import { halvesToU64, u64Hi, u64Lo } from "../abi/u64.js";
+import { requireU64 } from "../state/host-checks.js";
 import type { Dispatcher } from "./dispatcher.js";
+import { explainLastCall } from "./explain.js";
 
 /** One hypercall as an emulator sees it at a VM exit. */
 export interface HypercallRequest {
@@ -13,8 +15,13 @@ export interface HypercallRequest {
   readonly control: bigint;
   /** RDX: the input block itself for a fast call, the input GPA for a memory call. */
   readonly input: bigint;
-  /** R8: the second input register of a fast call (default 0). */
+  /** R8: the second input register of a fast call, the output GPA of a memory call (default 0). */
   readonly input2?: bigint;
+}
+
+export interface HypercallOptions {
+  /** Also say which step decided and why (`check`, `why`); costs a sentence per call. */
+  readonly explain?: boolean;
 }
 
 export interface HypercallOutcome {
@@ -22,59 +29,55 @@ export interface HypercallOutcome {
   readonly status: number;
   /** "HV_STATUS_SUCCESS", ... */
   readonly statusName: string;
+  /** Reps completed (0 for a simple call). */
+  readonly repsCompleted: number;
   /** The 64-bit result value (RAX). */
   readonly result: bigint;
   readonly resultLo: number;
   readonly resultHi: number;
-  /**
-   * The input block decoded by its documented layout; undefined when the call did not get as far
-   * as fetching it.
-   */
-  readonly input: unknown;
+  /** With `explain`: the deciding step, e.g. "signal-event.8" (docs/README.md). */
+  readonly check?: string;
+  /** With `explain`: one sentence naming the values involved. */
+  readonly why?: string;
 }
 
 /**
- * The per-call library API: one hypercall with BigInt register values. The input block is decoded
- * with the handler's binary-parser layout and the handler runs on the decoded fields. Throws
- * RangeError only for host misuse (an unknown caller partition or VP); every guest value gets a
- * status.
+ * The per-call library API: one hypercall with BigInt register values, through the same steps as
+ * every other path (Dispatcher.dispatch). Throws only for host misuse — an unknown caller or VP, a
+ * register value that is not a bigint in 0..2^64-1 — never for guest values.
  */
-export function hypercall(dispatcher: Dispatcher, request: HypercallRequest): HypercallOutcome {
+export function hypercall(
+  dispatcher: Dispatcher,
+  request: HypercallRequest,
+  options: HypercallOptions = {},
+): HypercallOutcome {
   const machine = dispatcher.machine;
-  const callerSlot = machine.requirePartition(request.caller);
+  if (typeof request !== "object" || request === null) throw new TypeError("hypercall: expected a request object");
+  const callerSlot = machine.requirePartition(request.caller, "caller");
   const vpSlot = machine.requireVp(request.caller, request.vp ?? 0);
-  const controlLo = u64Lo(request.control);
-  let status = dispatcher.checkControl(callerSlot, controlLo, u64Hi(request.control));
-  let decoded: unknown;
-  const row = dispatcher.lastRow;
-  if (status === HvStatus.SUCCESS && row !== undefined) {
-    const input2 = request.input2 ?? 0n;
-    status = dispatcher.fetchInput(
-      callerSlot,
-      row,
-      controlLo,
-      u64Lo(request.input),
-      u64Hi(request.input),
-      u64Lo(input2),
-      u64Hi(input2),
-    );
-    if (status === HvStatus.SUCCESS) {
-      const bytes = dispatcher.inputBytes.subarray(0, row.handler.inputSize);
-      decoded = row.handler.decodeInput(bytes);
-      status =
-        decoded === undefined
-          ? row.handler.execute(machine, callerSlot, vpSlot, dispatcher.inputWords)
-          : row.handler.executeDecoded(machine, callerSlot, vpSlot, decoded);
-    }
-  }
-  const lo = resultLo(status);
-  const hi = resultHi(0);
-  return {
+  const control = requireU64(request.control, "control");
+  const input = requireU64(request.input, "input");
+  const input2 = request.input2 === undefined ? 0n : requireU64(request.input2, "input2");
+  const outcome = dispatcher.dispatch(
+    callerSlot,
+    vpSlot,
+    u64Lo(control),
+    u64Hi(control),
+    u64Lo(input),
+    u64Hi(input),
+    u64Lo(input2),
+    u64Hi(input2),
+  );
+  const status = outcomeStatus(outcome);
+  const lo = resultLo(outcome);
+  const hi = resultHi(outcome);
+  const base = {
     status,
     statusName: hvStatusName(status),
+    repsCompleted: outcomeReps(outcome),
     result: halvesToU64(lo, hi),
     resultLo: lo,
     resultHi: hi,
-    input: decoded,
   };
+  return options.explain === true ? { ...base, ...explainLastCall(dispatcher) } : base;
 }

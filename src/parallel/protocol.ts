@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { MachineTables } from "../state/machine-tables.js";
 
 /**
@@ -6,8 +7,12 @@ import type { MachineTables } from "../state/machine-tables.js";
  * never copies of the data.
  */
 
-/** More threads than this is a host mistake (the SIEF image is shared by all of them). */
-export const MAX_SIGNAL_THREADS = 256;
+/**
+ * The most signalling threads a pool starts: twice the processors this process may use, at least
+ * 2 and at most 64. More threads than processors only contend for the same cache lines (the
+ * SIEF image is shared by all of them).
+ */
+export const MAX_SIGNAL_THREADS = Math.min(64, Math.max(2, 2 * availableParallelism()));
 
 /** workerData of every worker. */
 export interface WorkerInit {
@@ -32,13 +37,7 @@ export interface WorkerJob {
 }
 
 export type WorkerReply =
-  | {
-      readonly id: number;
-      readonly ok: true;
-      readonly records: number;
-      /** Index in the slice of its last memory-form record (see BatchRunner.lastMemoryRecord). */
-      readonly lastMemoryRecord: number;
-    }
+  | { readonly id: number; readonly ok: true; readonly records: number }
   | { readonly id: number; readonly ok: false; readonly error: string };
 
 /** The id of the reply a worker sends once its machine and runner are built. */

@@ -1,35 +1,33 @@
 /**
- * The threaded batch mode: N worker threads signal into ONE machine whose tables and SIEF image sit
- * on SharedArrayBuffers (loadMachine(doc, { shared: true })). A batch of 16-byte records is cut into
- * N contiguous slices, one per worker; each worker runs its slice with its own BatchRunner and
- * writes the results straight into the shared results buffer.
+ * The threaded batch mode: N worker threads signal into ONE machine whose tables sit on
+ * SharedArrayBuffers (loadMachine(doc, { shared: true })). A batch of 16-byte records is cut into N
+ * contiguous slices, one per worker; each worker runs its slice with its own BatchRunner and writes
+ * the results straight into the shared results buffer.
  *
- * What a threaded run gives back is what the same BatchRunner.run on one thread gives: the same
- * status for every record (no step of HvCallSignalEvent depends on the flags), the same flags set
- * (Atomics.or) and the same assertion counts (Atomics.add, one per 0 -> 1 transition, decided by the
- * Atomics.or result), the same scratch-page contents. What differs is which record made a
- * transition, and that onSintAsserted listeners of the host's Machine object are not called for
- * assertions a worker makes (listeners are per thread; the counts are shared).
+ * Workers run HvCallSignalEvent only. Every record of another implemented call (HvCallPostMessage)
+ * is run afterwards by the host thread, in record order, with the host's dispatcher: message
+ * queues are the host thread's alone. The two calls touch disjoint state (flags against queues and
+ * SIM slots; both only add to the interrupt counts) and neither's status depends on the other's
+ * effects, so this order gives what one thread gives.
+ *
+ * What a threaded run gives back is what BatchRunner.run on one thread gives: the same status for
+ * every record (no step of HvCallSignalEvent depends on the flags), the same flags set (Atomics.or)
+ * and the same assertion counts (Atomics.add, one per 0 -> 1 transition, decided by the Atomics.or
+ * result). What differs is which record made a transition, and that onSintAsserted listeners of the
+ * host's Machine are not called for assertions a worker makes (listeners are per thread; the
+ * counts are shared).
  */
 import { Worker } from "node:worker_threads";
-import { HV_PAGE_OFFSET_MASK } from "../abi/hv-page.js";
-import { RESULT_STATUS_MASK } from "../abi/hypercall-result.js";
+import { HvStatus } from "../abi/hv-status.js";
+import { CONTROL_CALL_CODE_MASK } from "../abi/hypercall-control.js";
+import { OUTCOME_REPS_SHIFT, RESULT_STATUS_MASK } from "../abi/hypercall-result.js";
 import { BatchRunner } from "../dispatch/batch-runner.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
-import {
-  batchRecordCount,
-  RECORD_INPUT_OFFSET,
-  RECORD_SIZE,
-  RESULT_WORDS,
-} from "../dispatch/hypercall-record.js";
+import { signalEventRow } from "../dispatch/handlers/signal-event.js";
+import { batchRecordCount, RECORD_SIZE, RECORD_WORDS, RESULT_WORDS } from "../dispatch/hypercall-record.js";
+import { requireInteger } from "../state/host-checks.js";
 import type { Machine } from "../state/machine.js";
-import {
-  MAX_SIGNAL_THREADS,
-  READY_ID,
-  type WorkerInit,
-  type WorkerJob,
-  type WorkerReply,
-} from "./protocol.js";
+import { MAX_SIGNAL_THREADS, READY_ID, type WorkerInit, type WorkerJob, type WorkerReply } from "./protocol.js";
 
 export { MAX_SIGNAL_THREADS } from "./protocol.js";
 
@@ -51,18 +49,10 @@ export interface SignalPoolOptions {
   readonly workerUrl?: URL | string;
 }
 
-/** What a worker's slice came to: records run, and its last memory-form record (or -1). */
-interface SliceDone {
-  readonly records: number;
-  readonly lastMemoryRecord: number;
-}
-
 interface Pending {
-  resolve: (done: SliceDone) => void;
+  resolve: (records: number) => void;
   reject: (error: Error) => void;
 }
-
-const STATUS_SPACE = RESULT_STATUS_MASK + 1;
 
 /**
  * A pool of signalling threads over one shared machine. Start it once, run batches, close it.
@@ -71,8 +61,7 @@ const STATUS_SPACE = RESULT_STATUS_MASK + 1;
 export class SignalPool {
   readonly threads: number;
   readonly scratchGpa: bigint;
-  private readonly machine: Machine;
-  private readonly callerSlot: number;
+  private readonly host: BatchRunner;
   private readonly workers: Worker[];
   private readonly counts: Uint32Array[];
   private readonly pending = new Map<number, Pending>();
@@ -90,32 +79,27 @@ export class SignalPool {
         "threaded mode needs a machine whose tables are shared: load it with loadMachine(doc, { shared: true })",
       );
     }
-    const threads = options.threads;
-    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_SIGNAL_THREADS) {
-      throw new RangeError(`threads must be an integer 1..${MAX_SIGNAL_THREADS}, got ${threads}`);
+    const threads = requireInteger(options.threads, "threads");
+    if (threads < 1 || threads > MAX_SIGNAL_THREADS) {
+      throw new RangeError(`threads must be 1..${MAX_SIGNAL_THREADS} (twice this machine's processors), got ${threads}`);
     }
     const vps = options.vps ?? [options.vp ?? 0];
     if (vps.length === 0) throw new RangeError("vps must name at least one VP index");
-    // Host checks (unknown caller or VP, bad scratch GPA) throw here, on this thread; and this
-    // runner maps the scratch page into the host's copy of the caller's memory.
-    const hostRunner = new BatchRunner(new Dispatcher(machine), {
+    for (const vp of vps) machine.requireVp(options.caller, vp);
+    // Host checks (unknown caller or VP, bad scratch GPA) throw here, on this thread.
+    this.host = new BatchRunner(new Dispatcher(machine), {
       caller: options.caller,
       vp: vps[0]!,
       ...(options.scratchGpa === undefined ? {} : { scratchGpa: options.scratchGpa }),
     });
-    for (const vp of vps) machine.requireVp(options.caller, vp);
-    this.machine = machine;
     this.threads = threads;
-    this.callerSlot = hostRunner.callerSlot;
-    this.scratchGpa = hostRunner.scratchGpa;
+    this.scratchGpa = this.host.scratchGpa;
     const url = options.workerUrl ?? new URL("./signal-worker.js", import.meta.url);
     this.workers = [];
     this.counts = [];
     const started: Promise<void>[] = [];
     for (let i = 0; i < threads; i++) {
-      const statusCounts = new Uint32Array(
-        new SharedArrayBuffer(STATUS_SPACE * Uint32Array.BYTES_PER_ELEMENT),
-      );
+      const statusCounts = new Uint32Array(new SharedArrayBuffer((RESULT_STATUS_MASK + 1) * 4));
       const init: WorkerInit = {
         tables: machine.tables,
         caller: options.caller,
@@ -123,7 +107,9 @@ export class SignalPool {
         scratchGpa: this.scratchGpa,
         statusCounts,
       };
-      const worker = new Worker(url, { workerData: init });
+      // The worker never prints: without its own stdout/stderr streams it would add listeners
+      // to the process's, one per worker.
+      const worker = new Worker(url, { workerData: init, stdout: true, stderr: true });
       started.push(
         new Promise<void>((resolve, reject) => {
           const onReady = (reply: WorkerReply) => {
@@ -133,9 +119,7 @@ export class SignalPool {
           };
           worker.on("message", onReady);
           worker.once("error", reject);
-          worker.once("exit", (code) =>
-            reject(new Error(`a signal worker exited with code ${code} while starting`)),
-          );
+          worker.once("exit", (code) => reject(new Error(`a signal worker exited with code ${code} while starting`)));
         }),
       );
       worker.on("message", (reply: WorkerReply) => this.settle(reply));
@@ -172,11 +156,7 @@ export class SignalPool {
    * number of records run. Records and results on SharedArrayBuffers are used in place; others are
    * copied in (records) and out (results) once per call.
    */
-  async run(
-    records: Uint8Array,
-    results: Uint32Array,
-    statusCounts?: Uint32Array,
-  ): Promise<number> {
+  async run(records: Uint8Array, results: Uint32Array, statusCounts?: Uint32Array): Promise<number> {
     if (this.closed) throw new Error("the signal pool is closed");
     if (this.failure !== undefined) throw this.failure;
     const n = batchRecordCount(records, results);
@@ -199,14 +179,11 @@ export class SignalPool {
     const input = this.sharedRecords(records);
     const output = this.sharedResults(results, n);
     if (statusCounts !== undefined) for (const c of this.counts) c.fill(0);
-
-    const jobs: Promise<SliceDone>[] = [];
-    const starts: number[] = [];
+    const jobs: Promise<number>[] = [];
     for (let t = 0; t < this.threads; t++) {
       const from = Math.floor((n * t) / this.threads);
       const to = Math.floor((n * (t + 1)) / this.threads);
       if (from === to) continue;
-      starts.push(from);
       jobs.push(
         this.post(this.workers[t]!, {
           id: this.nextId++,
@@ -217,21 +194,44 @@ export class SignalPool {
       );
     }
     let done = 0;
-    let lastMemory = -1;
-    (await Promise.all(jobs)).forEach((slice, k) => {
-      done += slice.records;
-      if (slice.lastMemoryRecord >= 0) lastMemory = starts[k]! + slice.lastMemoryRecord;
-    });
-
-    if (output !== results) results.set(output.subarray(0, n * RESULT_WORDS));
+    for (const records of await Promise.all(jobs)) done += records;
     if (statusCounts !== undefined) {
       for (const c of this.counts) {
-        for (let s = 0; s < STATUS_SPACE; s++)
-          if (c[s] !== 0) statusCounts[s] = statusCounts[s]! + c[s]!;
+        for (let s = 0; s <= RESULT_STATUS_MASK; s++) if (c[s] !== 0) statusCounts[s] = statusCounts[s]! + c[s]!;
       }
     }
-    if (lastMemory >= 0) this.leaveScratchAsSequential(input, lastMemory);
+    this.runHostRecords(input, output, n, statusCounts);
+    if (output !== results) results.set(output.subarray(0, n * RESULT_WORDS));
     return done;
+  }
+
+  /** The records of calls the workers do not run, on this thread, in order (see the top). */
+  private runHostRecords(records: Uint8Array, results: Uint32Array, n: number, statusCounts?: Uint32Array): void {
+    const host = this.host;
+    const words = new Uint32Array(records.buffer, records.byteOffset, n * RECORD_WORDS);
+    const signal = signalEventRow.callCode;
+    let any = false;
+    for (let i = 0; i < n && !any; i++) {
+      const code = words[i * RECORD_WORDS]! & CONTROL_CALL_CODE_MASK;
+      any = code !== signal && host.dispatcher.row(code) !== undefined;
+    }
+    if (!any) return;
+    host.withScratch(() => {
+      for (let i = 0; i < n; i++) {
+        const code = words[i * RECORD_WORDS]! & CONTROL_CALL_CODE_MASK;
+        if (code === signal || host.dispatcher.row(code) === undefined) continue;
+        const outcome = host.dispatchRecord(words, i * RECORD_WORDS);
+        const status = outcome & RESULT_STATUS_MASK;
+        results[i * RESULT_WORDS] = status;
+        results[i * RESULT_WORDS + 1] = outcome >>> OUTCOME_REPS_SHIFT;
+        if (statusCounts !== undefined) {
+          // The worker counted it as a code it does not implement.
+          const code = HvStatus.INVALID_HYPERCALL_CODE;
+          statusCounts[code] = statusCounts[code]! - 1;
+          statusCounts[status] = statusCounts[status]! + 1;
+        }
+      }
+    });
   }
 
   /** Stops the workers. */
@@ -242,8 +242,8 @@ export class SignalPool {
     this.fail(new Error("the signal pool was closed"));
   }
 
-  private post(worker: Worker, job: WorkerJob): Promise<SliceDone> {
-    return new Promise<SliceDone>((resolve, reject) => {
+  private post(worker: Worker, job: WorkerJob): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
       this.pending.set(job.id, { resolve, reject });
       worker.postMessage(job);
     });
@@ -253,7 +253,7 @@ export class SignalPool {
     const p = this.pending.get(reply.id);
     if (p === undefined) return;
     this.pending.delete(reply.id);
-    if (reply.ok) p.resolve({ records: reply.records, lastMemoryRecord: reply.lastMemoryRecord });
+    if (reply.ok) p.resolve(reply.records);
     else p.reject(new Error(`signal worker: ${reply.error}`));
   }
 
@@ -264,7 +264,7 @@ export class SignalPool {
   }
 
   private sharedRecords(records: Uint8Array): Uint8Array {
-    if (records.buffer instanceof SharedArrayBuffer) return records;
+    if (records.buffer instanceof SharedArrayBuffer && records.byteOffset % 4 === 0) return records;
     if (this.recordsCopy.length < records.length) {
       this.recordsCopy = new Uint8Array(new SharedArrayBuffer(records.length));
     }
@@ -277,23 +277,9 @@ export class SignalPool {
     if (results.buffer instanceof SharedArrayBuffer) return results;
     const words = n * RESULT_WORDS;
     if (this.resultsCopy.length < words) {
-      this.resultsCopy = new Uint32Array(
-        new SharedArrayBuffer(words * Uint32Array.BYTES_PER_ELEMENT),
-      );
+      this.resultsCopy = new Uint32Array(new SharedArrayBuffer(words * Uint32Array.BYTES_PER_ELEMENT));
     }
     return this.resultsCopy.subarray(0, words);
-  }
-
-  /**
-   * Each worker wrote memory-form inputs into its own copy of the scratch page; the host's copy
-   * ends as a one-thread run leaves it: holding the input block of the batch's last memory-form
-   * record, record `last`.
-   */
-  private leaveScratchAsSequential(records: Uint8Array, last: number): void {
-    const page = this.machine.memory[this.callerSlot]!.mapPage(this.scratchGpa);
-    const offset = Number(this.scratchGpa & BigInt(HV_PAGE_OFFSET_MASK));
-    const at = last * RECORD_SIZE + RECORD_INPUT_OFFSET;
-    page.set(records.subarray(at, at + RECORD_SIZE - RECORD_INPUT_OFFSET), offset);
   }
 }
 

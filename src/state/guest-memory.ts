@@ -1,66 +1,32 @@
-import { HV_PAGE_SHIFT, HV_PAGE_SIZE } from "../abi/hv-page.js";
+import { HV_PAGE_OFFSET_MASK, HV_PAGE_SHIFT, HV_PAGE_SIZE } from "../abi/hv-page.js";
 import { halvesToU64, u64ToHalves } from "../abi/u64.js";
 
 /** 2^20: how far the high u32 half of a GPA moves the page number. */
 const HI_PAGE_FACTOR = 2 ** (32 - HV_PAGE_SHIFT);
 /** 2^52 pages of 4 KiB cover the 64-bit guest physical address space. */
-const PAGE_NUMBER_LIMIT = 2 ** (64 - HV_PAGE_SHIFT);
+export const PAGE_NUMBER_LIMIT = 2 ** (64 - HV_PAGE_SHIFT);
+const GPA_LIMIT = 1n << 64n;
 
 /**
- * A partition's guest physical memory, sparse: only the pages the scenario (or the host) backs
- * exist; every other GPA is unbacked. Each page is a 4 KiB Uint8Array.
+ * A partition's guest physical memory as the guest sees it (docs/synic.md §2, §6):
+ *  - RAM: only the pages the scenario (or the host) backs exist, 4 KiB each; every other GPA is
+ *    unbacked;
+ *  - overlay pages: the SIEF and SIM pages of the partition's VPs, at their GPAs while enabled,
+ *    hiding whatever RAM is there;
+ *  - for the length of a batch run, the batch's scratch input page (see BatchRunner).
+ * `pageAt` (the hot path) is one Map lookup in `view`, which is RAM with the overlays and the
+ * scratch page applied, kept up to date whenever one of them changes.
  */
 export class GuestMemory {
-  private readonly pages = new Map<number, Uint8Array>();
+  private readonly ram = new Map<number, Uint8Array>();
+  private readonly view = new Map<number, Uint8Array>();
+  private overlays: readonly (readonly [number, Uint8Array])[] = [];
+  private scratchPage = -1;
+  private scratch: Uint8Array | undefined;
 
   /** Page number of a GPA given as halves (exact: page numbers fit in 52 bits). */
   static pageNumber(gpaLo: number, gpaHi: number): number {
     return (gpaHi >>> 0) * HI_PAGE_FACTOR + ((gpaLo >>> 0) >>> HV_PAGE_SHIFT);
-  }
-
-  /** The backing page that holds the GPA, or undefined when unbacked. No allocation. */
-  pageAt(gpaLo: number, gpaHi: number): Uint8Array | undefined {
-    return this.pages.get(GuestMemory.pageNumber(gpaLo, gpaHi));
-  }
-
-  /** Backs the page holding `gpa` (zero-filled when new) and returns it. */
-  mapPage(gpa: bigint): Uint8Array {
-    const { lo, hi } = u64ToHalves(gpa);
-    const n = GuestMemory.pageNumber(lo, hi);
-    let page = this.pages.get(n);
-    if (page === undefined) {
-      page = new Uint8Array(HV_PAGE_SIZE);
-      this.pages.set(n, page);
-    }
-    return page;
-  }
-
-  /** Writes bytes at a GPA, backing every page touched. */
-  write(gpa: bigint, bytes: Uint8Array): void {
-    let done = 0;
-    while (done < bytes.length) {
-      const at = gpa + BigInt(done);
-      const offset = Number(at & BigInt(HV_PAGE_SIZE - 1));
-      const n = Math.min(HV_PAGE_SIZE - offset, bytes.length - done);
-      this.mapPage(at).set(bytes.subarray(done, done + n), offset);
-      done += n;
-    }
-  }
-
-  isBacked(gpa: bigint): boolean {
-    const { lo, hi } = u64ToHalves(gpa);
-    return this.pageAt(lo, hi) !== undefined;
-  }
-
-  /** Page numbers backed, ascending. */
-  backedPages(): number[] {
-    return [...this.pages.keys()].sort((a, b) => a - b);
-  }
-
-  /** Stops backing the page that holds `gpa`; true when it was backed. */
-  unmapPage(gpa: bigint): boolean {
-    const { lo, hi } = u64ToHalves(gpa);
-    return this.pages.delete(GuestMemory.pageNumber(lo, hi));
   }
 
   /** The first GPA of a page number (0 .. 2^52 - 1). */
@@ -71,5 +37,183 @@ export class GuestMemory {
     const hi = Math.floor(pageNumber / HI_PAGE_FACTOR);
     const lo = ((pageNumber % HI_PAGE_FACTOR) * HV_PAGE_SIZE) >>> 0;
     return halvesToU64(lo, hi);
+  }
+
+  static pageOfGpa(gpa: bigint): number {
+    const { lo, hi } = u64ToHalves(gpa);
+    return GuestMemory.pageNumber(lo, hi);
+  }
+
+  /** The page the guest sees at a GPA (RAM, overlay or scratch), or undefined. No allocation. */
+  pageAt(gpaLo: number, gpaHi: number): Uint8Array | undefined {
+    return this.view.get(GuestMemory.pageNumber(gpaLo, gpaHi));
+  }
+
+  // ---- RAM (the host's view) ------------------------------------------------------------------
+
+  /** Backs the page holding `gpa` with RAM (zero-filled when new) and returns the RAM page. */
+  mapPage(gpa: bigint): Uint8Array {
+    const n = GuestMemory.pageOfGpa(gpa);
+    let page = this.ram.get(n);
+    if (page === undefined) {
+      page = new Uint8Array(HV_PAGE_SIZE);
+      this.ram.set(n, page);
+      this.refresh(n);
+    }
+    return page;
+  }
+
+  /** Writes bytes into RAM at a GPA, backing every page touched (scenario load). */
+  writeRam(gpa: bigint, bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) {
+      const at = gpa + BigInt(done);
+      const offset = Number(at & BigInt(HV_PAGE_OFFSET_MASK));
+      const n = Math.min(HV_PAGE_SIZE - offset, bytes.length - done);
+      this.mapPage(at).set(bytes.subarray(done, done + n), offset);
+      done += n;
+    }
+  }
+
+  /** True when RAM backs the page holding `gpa` (overlays aside). */
+  isBacked(gpa: bigint): boolean {
+    return this.ram.has(GuestMemory.pageOfGpa(gpa));
+  }
+
+  /** RAM page numbers, ascending. */
+  backedPages(): number[] {
+    return [...this.ram.keys()].sort((a, b) => a - b);
+  }
+
+  /** The RAM page with that number, or undefined. */
+  ramPage(pageNumber: number): Uint8Array | undefined {
+    return this.ram.get(pageNumber);
+  }
+
+  /** Stops backing the page that holds `gpa`; true when it was backed. */
+  unmapPage(gpa: bigint): boolean {
+    const n = GuestMemory.pageOfGpa(gpa);
+    const had = this.ram.delete(n);
+    if (had) this.refresh(n);
+    return had;
+  }
+
+  /** True when the page is RAM or an overlay page (what a guest access would find). */
+  isGuestVisible(pageNumber: number): boolean {
+    return this.ram.has(pageNumber) || this.overlays.some(([n]) => n === pageNumber);
+  }
+
+  // ---- overlays and the scratch page -----------------------------------------------------------
+
+  /**
+   * Replaces the overlay pages: (page number, the overlay's 4 KiB) in precedence order, the first
+   * claim of a page winning (docs/synic.md §2).
+   */
+  setOverlays(overlays: readonly (readonly [number, Uint8Array])[]): void {
+    const old = this.overlays;
+    this.overlays = overlays;
+    for (const [n] of old) this.refresh(n);
+    for (const [n] of overlays) this.refresh(n);
+  }
+
+  /** Maps a batch's scratch page over everything at its page number until endScratch. */
+  beginScratch(pageNumber: number, page: Uint8Array): void {
+    if (this.scratch !== undefined) throw new Error("a scratch page is mapped already");
+    this.scratchPage = pageNumber;
+    this.scratch = page;
+    this.refresh(pageNumber);
+  }
+
+  endScratch(): void {
+    const n = this.scratchPage;
+    this.scratch = undefined;
+    this.scratchPage = -1;
+    if (n >= 0) this.refresh(n);
+  }
+
+  private refresh(n: number): void {
+    let page: Uint8Array | undefined;
+    if (n === this.scratchPage) page = this.scratch;
+    else {
+      page = this.overlays.find(([p]) => p === n)?.[1];
+      page ??= this.ram.get(n);
+    }
+    if (page === undefined) this.view.delete(n);
+    else this.view.set(n, page);
+  }
+
+  // ---- guest accesses (docs/synic.md §6) -------------------------------------------------------
+
+  /**
+   * A guest write through the overlays: whole or nothing. False (and nothing written) when any
+   * byte's page is unbacked.
+   */
+  guestWrite(gpa: bigint, bytes: Uint8Array): boolean {
+    const pages = this.pagesOf(gpa, bytes.length);
+    if (pages === undefined) return false;
+    let done = 0;
+    let offset = Number(gpa & BigInt(HV_PAGE_OFFSET_MASK));
+    for (const page of pages) {
+      const n = Math.min(HV_PAGE_SIZE - offset, bytes.length - done);
+      page.set(bytes.subarray(done, done + n), offset);
+      done += n;
+      offset = 0;
+    }
+    return true;
+  }
+
+  /** A guest read through the overlays: a copy, or undefined when any byte is unbacked. */
+  guestRead(gpa: bigint, length: number): Uint8Array | undefined {
+    const pages = this.pagesOf(gpa, length);
+    if (pages === undefined) return undefined;
+    const out = new Uint8Array(length);
+    let done = 0;
+    let offset = Number(gpa & BigInt(HV_PAGE_OFFSET_MASK));
+    for (const page of pages) {
+      const n = Math.min(HV_PAGE_SIZE - offset, length - done);
+      out.set(page.subarray(offset, offset + n), done);
+      done += n;
+      offset = 0;
+    }
+    return out;
+  }
+
+  /** The visible pages a byte range touches, in order; undefined when one of them is unbacked. */
+  private pagesOf(gpa: bigint, length: number): Uint8Array[] | undefined {
+    if (length === 0) return [];
+    const end = gpa + BigInt(length);
+    if (gpa < 0n || end > GPA_LIMIT) return undefined;
+    const first = GuestMemory.pageOfGpa(gpa);
+    const last = GuestMemory.pageOfGpa(end - 1n);
+    const pages: Uint8Array[] = [];
+    for (let n = first; n <= last; n++) {
+      const page = this.view.get(n);
+      if (page === undefined) return undefined;
+      pages.push(page);
+    }
+    return pages;
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------------
+
+  /** A copy of the RAM (overlays belong to the VP tables; the scratch page is transient). */
+  snapshotRam(): Map<number, Uint8Array> {
+    return new Map([...this.ram].map(([n, page]) => [n, page.slice()]));
+  }
+
+  ramEquals(copy: ReadonlyMap<number, Uint8Array>): boolean {
+    if (copy.size !== this.ram.size) return false;
+    for (const [n, page] of this.ram) {
+      const other = copy.get(n);
+      if (other === undefined || Buffer.compare(page, other) !== 0) return false;
+    }
+    return true;
+  }
+
+  restoreRam(copy: ReadonlyMap<number, Uint8Array>): void {
+    const touched = new Set([...this.ram.keys(), ...copy.keys()]);
+    this.ram.clear();
+    for (const [n, page] of copy) this.ram.set(n, page.slice());
+    for (const n of touched) this.refresh(n);
   }
 }

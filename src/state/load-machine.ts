@@ -1,104 +1,68 @@
-import { PORT_TYPE_NAMES } from "../abi/port-type.js";
-import { SIEF_PAGE_BYTES, SINT_COUNT } from "../abi/sief-page.js";
+import { HvPortType, PORT_TYPE_NAMES } from "../abi/port-type.js";
+import { SIM_PAGE_BYTES, SIM_SLOT_BYTES, SINT_COUNT } from "../abi/sief-page.js";
 import { u64ToHalves } from "../abi/u64.js";
 import { HV_ANY_VP } from "../abi/vp-index.js";
 import { GuestMemory } from "./guest-memory.js";
 import { Machine } from "./machine.js";
 import {
-  ANY_VP_STALE,
+  allocateTables,
+  type MachineCounts,
   type MachineTables,
   NO_PORT,
   TARGET_VP_ANY,
   TARGET_VP_MISSING,
 } from "./machine-tables.js";
-import { NOT_FOUND, PairHashTable } from "./pair-hash-table.js";
-import type { ScenarioDocument } from "./scenario-document.js";
+import { enqueueMessage, freeBuffer } from "./message-queues.js";
+import { NOT_FOUND, PairHashTable, pairHashCapacity } from "./pair-hash-table.js";
+import type { PartitionSpec, ScenarioDocument } from "./scenario-document.js";
 import { SiefImage } from "./sief-image.js";
 import { MSR_SCONTROL, MSR_SIEFP, MSR_SIMP, MSR_SINT0, MSR_STRIDE } from "./synic-registers.js";
 
 export interface MachineOptions {
   /**
-   * Back every table and the SIEF image with SharedArrayBuffers so that worker threads can signal
-   * into the same machine (flags are then set with Atomics).
+   * Back every table (SIEF and SIM pages included) with SharedArrayBuffers so that worker threads
+   * can signal into the same machine (flags are then set with Atomics).
    */
   readonly shared?: boolean;
 }
 
-type TypedArrayCtor<T> = new (buffer: ArrayBufferLike) => T;
-
-/** Builds the machine a validated scenario describes. */
-export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {}): Machine {
-  const shared = options.shared === true;
-  const alloc = <T extends { readonly BYTES_PER_ELEMENT: number }>(
-    Ctor: TypedArrayCtor<T> & { readonly BYTES_PER_ELEMENT: number },
-    length: number,
-  ): T => {
-    const bytes = length * Ctor.BYTES_PER_ELEMENT;
-    return new Ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-  };
-
-  const parts = doc.partitions;
-  const nP = parts.length;
-  let nV = 0;
-  let nQ = 0;
-  let nC = 0;
+function countsOf(parts: readonly PartitionSpec[]): MachineCounts {
+  let vps = 0;
+  let ports = 0;
+  let connections = 0;
+  let messagePorts = 0;
   for (const p of parts) {
-    nV += p.vps.length;
-    nQ += p.ports.length;
-    nC += p.connections.length;
+    vps += p.vps.length;
+    ports += p.ports.length;
+    connections += p.connections.length;
+    for (const q of p.ports) if (q.type === "message") messagePorts++;
   }
+  return {
+    partitions: parts.length,
+    vps,
+    ports,
+    connections,
+    messagePorts,
+    portCapacity: pairHashCapacity(ports),
+    connCapacity: pairHashCapacity(connections),
+  };
+}
 
+/** Builds the machine a validated scenario (or a dump) describes. */
+export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {}): Machine {
+  const parts = doc.partitions;
+  const t = allocateTables(countsOf(parts), options.shared === true);
+  const portLookup = PairHashTable.over(t.portLookupOwners, t.portLookupIds, t.portLookupValues);
+  const connLookup = PairHashTable.over(t.connLookupOwners, t.connLookupIds, t.connLookupValues);
+  const sief = new SiefImage(t.sief);
   const slotById = new Map<number, number>();
-  parts.forEach((p, i) => {
-    slotById.set(p.id, i);
-  });
-
-  const portLookup = PairHashTable.create(nQ, shared);
-  const connLookup = PairHashTable.create(nC, shared);
-  const t: MachineTables = {
-    shared,
-    partitionId: alloc(Float64Array, nP),
-    partitionActive: alloc(Uint8Array, nP),
-    privilegeLo: alloc(Uint32Array, nP),
-    privilegeHi: alloc(Uint32Array, nP),
-    partitionVpStart: alloc(Int32Array, nP),
-    partitionVpCount: alloc(Int32Array, nP),
-    anyVpCache: alloc(Int32Array, nP).fill(ANY_VP_STALE),
-    vpPartition: alloc(Int32Array, nV),
-    vpIndex: alloc(Uint32Array, nV),
-    msrs: alloc(Uint32Array, nV * MSR_STRIDE),
-    sintAssertions: alloc(Uint32Array, nV * SINT_COUNT),
-    siefBuffer: shared
-      ? new SharedArrayBuffer(nV * SIEF_PAGE_BYTES)
-      : new ArrayBuffer(nV * SIEF_PAGE_BYTES),
-    portPartition: alloc(Int32Array, nQ),
-    portId: alloc(Uint32Array, nQ),
-    portType: alloc(Uint8Array, nQ),
-    portDeleted: alloc(Uint8Array, nQ),
-    portTargetSint: alloc(Uint8Array, nQ),
-    portTargetVp: alloc(Uint32Array, nQ),
-    portTargetVpSlot: alloc(Int32Array, nQ),
-    portBaseFlag: alloc(Uint16Array, nQ),
-    portFlagCount: alloc(Uint16Array, nQ),
-    portLookup,
-    connOwner: alloc(Int32Array, nC),
-    connId: alloc(Uint32Array, nC),
-    connPortPartition: alloc(Int32Array, nC),
-    connPortId: alloc(Uint32Array, nC),
-    connPortSlot: alloc(Int32Array, nC),
-    connLookup,
-  };
-
-  const sief = new SiefImage(nV, { buffer: t.siefBuffer });
-  const setMsr = (v: number, off: number, value: bigint) => {
-    const { lo, hi } = u64ToHalves(value);
-    t.msrs[v * MSR_STRIDE + off] = lo;
-    t.msrs[v * MSR_STRIDE + off + 1] = hi;
-  };
+  parts.forEach((p, i) => slotById.set(p.id, i));
 
   let v = 0;
   let q = 0;
+  let ordinal = 0;
   const memory: GuestMemory[] = [];
+  const vpSlotsOf: Map<number, number>[] = [];
   parts.forEach((p, ps) => {
     t.partitionId[ps] = p.id;
     t.partitionActive[ps] = p.state === "active" ? 1 : 0;
@@ -114,21 +78,23 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
     for (const vp of vps) {
       t.vpPartition[v] = ps;
       t.vpIndex[v] = vp.index;
-      setMsr(v, MSR_SCONTROL, vp.scontrol);
-      setMsr(v, MSR_SIEFP, vp.siefp);
-      setMsr(v, MSR_SIMP, vp.simp);
-      vp.sints.forEach((value, sint) => {
-        setMsr(v, MSR_SINT0 + 2 * sint, value);
-      });
+      setMsr(t, v, MSR_SCONTROL, vp.scontrol);
+      setMsr(t, v, MSR_SIEFP, vp.siefp);
+      setMsr(t, v, MSR_SIMP, vp.simp);
+      vp.sints.forEach((value, sint) => setMsr(t, v, MSR_SINT0 + 2 * sint, value));
       vp.siefFlags.forEach((flags, sint) => {
         for (const flag of flags) sief.testAndSet(v, sint, flag);
       });
       vp.sintAssertions.forEach((count, sint) => {
         t.sintAssertions[v * SINT_COUNT + sint] = count;
       });
+      vp.simSlots.forEach((slot, sint) => {
+        if (slot !== undefined) t.sim.set(slot, v * SIM_PAGE_BYTES + sint * SIM_SLOT_BYTES);
+      });
       vpSlotByIndex.set(vp.index, v);
       v++;
     }
+    vpSlotsOf.push(vpSlotByIndex);
 
     for (const port of p.ports) {
       t.portPartition[q] = ps;
@@ -138,11 +104,14 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
       t.portTargetSint[q] = port.targetSint;
       t.portTargetVp[q] = port.targetVp;
       t.portTargetVpSlot[q] =
-        port.targetVp === HV_ANY_VP
-          ? TARGET_VP_ANY
-          : (vpSlotByIndex.get(port.targetVp) ?? TARGET_VP_MISSING);
+        port.targetVp === HV_ANY_VP ? TARGET_VP_ANY : (vpSlotByIndex.get(port.targetVp) ?? TARGET_VP_MISSING);
       t.portBaseFlag[q] = port.baseFlagNumber;
       t.portFlagCount[q] = port.flagCount;
+      if (t.portType[q] === HvPortType.Message) {
+        t.portMessageOrdinal[q] = ordinal;
+        t.messagePortSlot[ordinal] = q;
+        ordinal++;
+      }
       if (!portLookup.insert(ps, port.id, q)) {
         throw new RangeError(`partition ${p.id} has two ports with id ${port.id}`);
       }
@@ -150,7 +119,7 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
     }
 
     const mem = new GuestMemory();
-    for (const m of p.memory) mem.write(m.gpa, m.bytes);
+    for (const m of p.memory) mem.writeRam(m.gpa, m.bytes);
     memory.push(mem);
   });
 
@@ -160,9 +129,7 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
     for (const conn of p.connections) {
       const portPs = slotById.get(conn.portPartition);
       if (portPs === undefined) {
-        throw new RangeError(
-          `partition ${p.id} connection ${conn.id} names unknown partition ${conn.portPartition}`,
-        );
+        throw new RangeError(`partition ${p.id} connection ${conn.id} names unknown partition ${conn.portPartition}`);
       }
       t.connOwner[c] = ps;
       t.connId[c] = conn.id;
@@ -177,5 +144,40 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
     }
   });
 
+  loadQueues(t, parts, portLookup, vpSlotsOf);
   return new Machine(t, memory);
+}
+
+function setMsr(t: MachineTables, v: number, off: number, value: bigint): void {
+  const { lo, hi } = u64ToHalves(value);
+  t.msrs[v * MSR_STRIDE + off] = lo;
+  t.msrs[v * MSR_STRIDE + off + 1] = hi;
+}
+
+/** A dump's queued messages, back into their ports' buffers and their queues, in order. */
+function loadQueues(
+  t: MachineTables,
+  parts: readonly PartitionSpec[],
+  portLookup: PairHashTable,
+  vpSlotsOf: readonly ReadonlyMap<number, number>[],
+): void {
+  parts.forEach((p, ps) => {
+    for (const vp of p.vps) {
+      const v = vpSlotsOf[ps]!.get(vp.index)!;
+      vp.messageQueues.forEach((messages, sint) => {
+        for (const m of messages) {
+          const q = portLookup.get(ps, m.portId);
+          const ordinal = q < 0 ? -1 : t.portMessageOrdinal[q]!;
+          const b = ordinal < 0 ? -1 : freeBuffer(t, ordinal);
+          if (b < 0) {
+            // The scenario checks rule this out; a hand-built document may not have had them.
+            throw new RangeError(
+              `partition ${p.id} VP ${vp.index} SINT ${sint}: a queued message names port ${m.portId}, which has no free message buffer`,
+            );
+          }
+          enqueueMessage(t, ordinal, b, q, v, sint, m.messageType, m.payload.length, m.payload, 0);
+        }
+      });
+    }
+  });
 }

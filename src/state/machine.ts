@@ -1,54 +1,68 @@
-import { HvPortType } from "../abi/port-type.js";
-import { SINT_COUNT } from "../abi/sief-page.js";
+import { SIM_PAGE_BYTES, SIM_SLOT_BYTES, SINT_COUNT } from "../abi/sief-page.js";
 import { SCONTROL_ENABLE_BIT, SINT_VECTOR_MASK, SYNIC_PAGE_ENABLE_BIT } from "../abi/synic-msr.js";
 import { halvesToU64, u64ToHalves } from "../abi/u64.js";
 import { GuestMemory } from "./guest-memory.js";
+import { isU32, requireBoolean, requireFunction, requireInteger, requireU32, requireU64 } from "./host-checks.js";
 import { MachineSnapshot } from "./machine-snapshot.js";
 import { ANY_VP_NONE_ENABLED, ANY_VP_STALE, type MachineTables } from "./machine-tables.js";
+import { dropPortMessages, queuedRecords, rescanMessages, simSlotOffset } from "./message-queues.js";
 import { NOT_FOUND, PairHashTable } from "./pair-hash-table.js";
 import { SiefImage } from "./sief-image.js";
-import {
-  checkSint,
-  MSR_SCONTROL,
-  MSR_SIEFP,
-  MSR_SINT0,
-  MSR_STRIDE,
-  msrOffset,
-  SynicRegisters,
-} from "./synic-registers.js";
+import { guestReadMsr, guestWriteMsr, type MsrOutcome } from "./synic-msr-access.js";
+import { checkSint, MSR_SCONTROL, MSR_SIEFP, MSR_SIMP, MSR_SINT0, MSR_STRIDE, SynicRegisters } from "./synic-registers.js";
 
-/** Called once per edge-triggered interrupt the machine asserts (a flag's 0 -> 1 transition). */
+/** What caused an interrupt assertion: an event flag's 0 -> 1 transition, or a message delivery. */
+export type SintSource = "event" | "message";
+
+/** Called once per edge-triggered interrupt the machine asserts. */
 export type SintAssertionListener = (
   partitionId: number,
   vpIndex: number,
   sint: number,
   vector: number,
+  source: SintSource,
 ) => void;
 
+/** Told about an exception a listener threw (the call it happened in completed regardless). */
+export type ListenerErrorHandler = (error: unknown) => void;
+
+interface Subscription {
+  readonly listener: SintAssertionListener;
+  readonly onError: ListenerErrorHandler | undefined;
+}
+
 /**
- * The modeled machine: partitions, their VPs with SynIC registers, ports, connections, the SIEF
- * image and guest memory. Guest-visible effects happen only through the dispatcher; the methods
- * here are the host's (the emulator's) view, and they throw RangeError on host misuse (an unknown
- * partition id, a SINT of 16, ...).
+ * The modeled machine: partitions, their VPs with SynIC registers and pages, ports, connections,
+ * message queues and guest memory. Guest-visible effects happen through the dispatcher and the
+ * guest actions (`wrmsr`, `guestWrite`, `eoi`, …); the other methods are the host's (the
+ * emulator's) view. Host misuse (an unknown partition id, a SINT of 16, a wrong argument type)
+ * throws a TypeError or RangeError naming the argument.
  */
 export class Machine {
   readonly tables: MachineTables;
   readonly sief: SiefImage;
   readonly portLookup: PairHashTable;
   readonly connLookup: PairHashTable;
-  /** Guest memory per partition slot (not shared between threads). */
+  /** Guest memory per partition slot: RAM and overlay pages (not shared between threads). */
   readonly memory: readonly GuestMemory[];
   private readonly slotById = new Map<number, number>();
-  private listeners: SintAssertionListener[] = [];
+  private readonly siefPages: Uint8Array[] = [];
+  private readonly simPages: Uint8Array[] = [];
+  private subscriptions: readonly Subscription[] = [];
 
   constructor(tables: MachineTables, memory?: readonly GuestMemory[]) {
     this.tables = tables;
-    this.sief = new SiefImage(tables.vpIndex.length, { buffer: tables.siefBuffer });
-    this.portLookup = new PairHashTable(tables.portLookup);
-    this.connLookup = new PairHashTable(tables.connLookup);
+    this.sief = new SiefImage(tables.sief);
+    this.portLookup = PairHashTable.over(tables.portLookupOwners, tables.portLookupIds, tables.portLookupValues);
+    this.connLookup = PairHashTable.over(tables.connLookupOwners, tables.connLookupIds, tables.connLookupValues);
     const n = tables.partitionId.length;
     this.memory = memory ?? Array.from({ length: n }, () => new GuestMemory());
     for (let p = 0; p < n; p++) this.slotById.set(tables.partitionId[p]!, p);
+    for (let v = 0; v < this.vpCount; v++) {
+      this.siefPages.push(this.sief.page(v));
+      this.simPages.push(tables.sim.subarray(v * SIM_PAGE_BYTES, (v + 1) * SIM_PAGE_BYTES));
+    }
+    for (let p = 0; p < n; p++) this.rebuildOverlays(p);
   }
 
   get partitionCount(): number {
@@ -72,9 +86,9 @@ export class Machine {
   }
 
   /** The slot of a partition id; throws (host misuse) when there is none. */
-  requirePartition(partitionId: number): number {
-    const p = this.partitionSlot(partitionId);
-    if (p < 0) throw new RangeError(`no partition with id ${partitionId}`);
+  requirePartition(partitionId: number, what = "partition"): number {
+    const p = this.partitionSlot(requireInteger(partitionId, what));
+    if (p < 0) throw new RangeError(`${what}: no partition with id ${partitionId}`);
     return p;
   }
 
@@ -93,9 +107,10 @@ export class Machine {
     return -1;
   }
 
-  requireVp(partitionId: number, vpIndex: number): number {
-    const v = this.vpSlot(this.requirePartition(partitionId), vpIndex);
-    if (v < 0) throw new RangeError(`partition ${partitionId} has no VP with index ${vpIndex}`);
+  requireVp(partitionId: number, vpIndex: number, what = "vp"): number {
+    const p = this.requirePartition(partitionId);
+    const v = this.vpSlot(p, requireU32(vpIndex, what));
+    if (v < 0) throw new RangeError(`${what}: partition ${partitionId} has no VP with index ${vpIndex}`);
     return v;
   }
 
@@ -118,11 +133,7 @@ export class Machine {
   }
 
   setPartitionActive(partitionId: number, active: boolean): void {
-    if (typeof active !== "boolean") {
-      throw new TypeError(
-        `setPartitionActive: active must be true or false, got ${String(active)}`,
-      );
-    }
+    requireBoolean(active, "setPartitionActive: active");
     this.tables.partitionActive[this.requirePartition(partitionId)] = active ? 1 : 0;
   }
 
@@ -138,80 +149,145 @@ export class Machine {
     this.tables.privilegeHi[p] = hi;
   }
 
-  // ---- SynIC registers ---------------------------------------------------------------------
+  // ---- SynIC registers (docs/synic.md §1) --------------------------------------------------
 
   synic(partitionId: number, vpIndex: number): SynicRegisters {
     return new SynicRegisters(this.tables.msrs, this.requireVp(partitionId, vpIndex) * MSR_STRIDE);
   }
 
-  readMsr(partitionId: number, vpIndex: number, msr: number): bigint {
+  /** The guest's WRMSR: "ok", or "#GP" with nothing changed. */
+  wrmsr(partitionId: number, vpIndex: number, msr: number, value: bigint): MsrOutcome {
     const v = this.requireVp(partitionId, vpIndex);
-    const off = requireMsr(msr);
-    const base = v * MSR_STRIDE + off;
-    return halvesToU64(this.tables.msrs[base]!, this.tables.msrs[base + 1]!);
+    const { lo, hi } = u64ToHalves(requireU64(value, "wrmsr value"));
+    return guestWriteMsr(this, v, requireU32(msr, "msr"), lo, hi);
   }
 
-  /** Writes a SynIC MSR (SCONTROL, SIEFP, SIMP, SINT0..15) as the VP's guest would. */
+  /** The guest's RDMSR: the value, or undefined for #GP. */
+  rdmsr(partitionId: number, vpIndex: number, msr: number): bigint | undefined {
+    return guestReadMsr(this, this.requireVp(partitionId, vpIndex), requireU32(msr, "msr"));
+  }
+
+  /** The host's MSR write: the guest's rules, but a refused write throws instead of #GP. */
   writeMsr(partitionId: number, vpIndex: number, msr: number, value: bigint): void {
-    const v = this.requireVp(partitionId, vpIndex);
-    const off = requireMsr(msr);
-    const { lo, hi } = u64ToHalves(requireU64(value, `MSR 0x${msr.toString(16)} value`));
-    const base = v * MSR_STRIDE + off;
-    this.tables.msrs[base] = lo;
-    this.tables.msrs[base + 1] = hi;
-    if (off === MSR_SCONTROL || off === MSR_SIEFP) {
-      this.tables.anyVpCache[this.tables.vpPartition[v]!] = ANY_VP_STALE;
+    if (this.wrmsr(partitionId, vpIndex, msr, value) === "#GP") {
+      throw new RangeError(
+        `MSR 0x${msr.toString(16)} refuses the value 0x${value.toString(16)} (a guest would get #GP; docs/synic.md §1)`,
+      );
     }
+  }
+
+  /** The host's MSR read; throws for an MSR the SynIC does not have. */
+  readMsr(partitionId: number, vpIndex: number, msr: number): bigint {
+    const value = this.rdmsr(partitionId, vpIndex, msr);
+    if (value === undefined) throw new RangeError(`MSR 0x${msr.toString(16)} is not a SynIC MSR`);
+    return value;
+  }
+
+  /** Called after SCONTROL, SIEFP or SIMP of a VP of the partition slot changed. */
+  synicStateChanged(partitionSlot: number, pagesMoved: boolean): void {
+    this.tables.anyVpSief[partitionSlot] = ANY_VP_STALE;
+    this.tables.anyVpSim[partitionSlot] = ANY_VP_STALE;
+    if (pagesMoved) this.rebuildOverlays(partitionSlot);
+  }
+
+  /** The SIEF and SIM pages of the partition's VPs at their GPAs (docs/synic.md §2). */
+  private rebuildOverlays(p: number): void {
+    const t = this.tables;
+    const start = t.partitionVpStart[p]!;
+    const end = start + t.partitionVpCount[p]!;
+    const claimed = new Set<number>();
+    const overlays: [number, Uint8Array][] = [];
+    // Lowest VP index first; for one VP the SIEF page before the SIM page: the first claim wins.
+    for (let v = start; v < end; v++) {
+      for (const [off, page] of [
+        [MSR_SIEFP, this.siefPages[v]!],
+        [MSR_SIMP, this.simPages[v]!],
+      ] as const) {
+        const lo = t.msrs[v * MSR_STRIDE + off]!;
+        if ((lo & SYNIC_PAGE_ENABLE_BIT) === 0) continue;
+        const n = GuestMemory.pageNumber(lo, t.msrs[v * MSR_STRIDE + off + 1]!);
+        if (claimed.has(n)) continue;
+        claimed.add(n);
+        overlays.push([n, page]);
+      }
+    }
+    this.memory[p]!.setOverlays(overlays);
   }
 
   /** True when the VP slot's SynIC and SIEF page are both enabled. */
   siefReady(vpSlot: number): boolean {
+    return this.pageReady(vpSlot, MSR_SIEFP);
+  }
+
+  /** True when the VP slot's SynIC and SIM page are both enabled. */
+  simReady(vpSlot: number): boolean {
+    return this.pageReady(vpSlot, MSR_SIMP);
+  }
+
+  private pageReady(vpSlot: number, off: number): boolean {
     const m = this.tables.msrs;
     const base = vpSlot * MSR_STRIDE;
-    return (
-      (m[base + MSR_SCONTROL]! &
-        SCONTROL_ENABLE_BIT &
-        m[base + MSR_SIEFP]! &
-        SYNIC_PAGE_ENABLE_BIT) !==
-      0
-    );
+    return (m[base + MSR_SCONTROL]! & SCONTROL_ENABLE_BIT & m[base + off]! & SYNIC_PAGE_ENABLE_BIT) !== 0;
   }
 
   /**
-   * HV_ANY_VP: the lowest-index VP of the partition slot whose SynIC and SIEF page are both enabled,
-   * or ANY_VP_NONE_ENABLED. Cached per partition; MSR writes make the cache stale.
+   * HV_ANY_VP for events: the lowest-index VP of the partition slot whose SynIC and SIEF page are
+   * enabled, or ANY_VP_NONE_ENABLED. Cached; SynIC register writes make it stale.
    */
   anyVp(partitionSlot: number): number {
-    const t = this.tables;
-    const cached = t.anyVpCache[partitionSlot]!;
+    return this.anyVpOf(partitionSlot, this.tables.anyVpSief, MSR_SIEFP);
+  }
+
+  /** HV_ANY_VP for messages: the same with the SIM page. */
+  anyVpForMessages(partitionSlot: number): number {
+    return this.anyVpOf(partitionSlot, this.tables.anyVpSim, MSR_SIMP);
+  }
+
+  private anyVpOf(partitionSlot: number, cache: Int32Array, off: number): number {
+    const cached = cache[partitionSlot]!;
     if (cached !== ANY_VP_STALE) return cached;
+    const t = this.tables;
     const start = t.partitionVpStart[partitionSlot]!;
     const end = start + t.partitionVpCount[partitionSlot]!;
     let found = ANY_VP_NONE_ENABLED;
-    for (let v = start; v < end; v++) {
-      if (this.siefReady(v)) {
-        found = v;
-        break;
-      }
+    for (let v = start; v < end && found === ANY_VP_NONE_ENABLED; v++) {
+      if (this.pageReady(v, off)) found = v;
     }
-    t.anyVpCache[partitionSlot] = found;
+    cache[partitionSlot] = found;
     return found;
+  }
+
+  // ---- guest memory and guest actions (docs/synic.md §6) -----------------------------------
+
+  /** A guest write, through overlay pages: "ok", or "unbacked" with nothing written. */
+  guestWrite(partitionId: number, gpa: bigint, bytes: Uint8Array): "ok" | "unbacked" {
+    const p = this.requirePartition(partitionId);
+    if (!(bytes instanceof Uint8Array)) throw new TypeError("guestWrite: bytes must be a Uint8Array");
+    return this.memory[p]!.guestWrite(requireU64(gpa, "gpa"), bytes) ? "ok" : "unbacked";
+  }
+
+  /** A guest read, through overlay pages: a copy of the bytes, or undefined when unbacked. */
+  guestRead(partitionId: number, gpa: bigint, length: number): Uint8Array | undefined {
+    const p = this.requirePartition(partitionId);
+    return this.memory[p]!.guestRead(requireU64(gpa, "gpa"), requireInteger(length, "length"));
+  }
+
+  /** An APIC EOI on the VP: the message rescan of every SINT (docs/synic.md §5). */
+  eoi(partitionId: number, vpIndex: number): void {
+    rescanMessages(this, this.requireVp(partitionId, vpIndex));
   }
 
   // ---- ports -------------------------------------------------------------------------------
 
-  /** Deletes a port (it keeps answering lookups, as deleted). */
+  /** Deletes a port (it keeps answering lookups, as deleted); its queued messages are dropped. */
   deletePort(partitionId: number, portId: number): void {
-    const q = this.portSlot(partitionId, portId);
+    const q = this.portSlot(partitionId, requireU32(portId, "port id"));
     if (q < 0) throw new RangeError(`partition ${partitionId} owns no port ${portId}`);
     this.tables.portDeleted[q] = 1;
+    dropPortMessages(this.tables, q);
   }
 
-  isEventPort(portSlot: number): boolean {
-    return this.tables.portType[portSlot] === HvPortType.Event;
-  }
-
-  // ---- SIEF flags and assertions -----------------------------------------------------------
+  // ---- SIEF flags, SIM slots and assertions -------------------------------------------------
 
   siefFlags(partitionId: number, vpIndex: number, sint: number): number[] {
     return this.sief.setFlags(this.requireVp(partitionId, vpIndex), sint);
@@ -226,88 +302,91 @@ export class Machine {
     return this.sief.clear(this.requireVp(partitionId, vpIndex), sint, flag);
   }
 
+  /** A copy of the 256-byte SIM slot of (VP, SINT) (an HV_MESSAGE; MessageType 0 = empty). */
+  simSlot(partitionId: number, vpIndex: number, sint: number): Uint8Array {
+    const v = this.requireVp(partitionId, vpIndex);
+    checkSint(sint);
+    const at = simSlotOffset(v, sint);
+    return this.tables.sim.slice(at, at + SIM_SLOT_BYTES);
+  }
+
+  /** The messages queued behind the slot of (VP, SINT), oldest first, as the HV_MESSAGEs. */
+  queuedMessages(partitionId: number, vpIndex: number, sint: number): Uint8Array[] {
+    const v = this.requireVp(partitionId, vpIndex);
+    checkSint(sint);
+    const bytes = this.tables.messageBytes;
+    return queuedRecords(this.tables, v, sint).map((r) => bytes.slice(r * SIM_SLOT_BYTES, (r + 1) * SIM_SLOT_BYTES));
+  }
+
   sintAssertionCount(partitionId: number, vpIndex: number, sint: number): number {
     checkSint(sint);
     const i = this.requireVp(partitionId, vpIndex) * SINT_COUNT + sint;
-    return this.tables.shared
-      ? Atomics.load(this.tables.sintAssertions, i)
-      : this.tables.sintAssertions[i]!;
-  }
-
-  /** Subscribes to interrupt assertions; returns the unsubscribe function. */
-  onSintAsserted(listener: SintAssertionListener): () => void {
-    if (typeof listener !== "function") {
-      throw new TypeError(
-        `onSintAsserted: the listener must be a function, got ${typeof listener}`,
-      );
-    }
-    this.listeners = [...this.listeners, listener];
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener);
-    };
-  }
-
-  /** True while any onSintAsserted listener is subscribed (listeners are host code: they may change the machine). */
-  get hasSintListeners(): boolean {
-    return this.listeners.length !== 0;
+    return this.tables.shared ? Atomics.load(this.tables.sintAssertions, i) : this.tables.sintAssertions[i]!;
   }
 
   /**
-   * Records one edge-triggered interrupt on (VP slot, SINT) and tells the listeners. Called by the
-   * dispatcher after a 0 -> 1 flag transition only.
+   * Subscribes to interrupt assertions; returns the unsubscribe function. A listener that throws
+   * does not undo or interrupt the call it was told about: its error goes to `onError`, or, without
+   * one, is rethrown from a microtask (an uncaught exception, never silently lost).
    */
-  assertSint(vpSlot: number, sint: number): void {
+  onSintAsserted(listener: SintAssertionListener, onError?: ListenerErrorHandler): () => void {
+    requireFunction(listener, "onSintAsserted: listener");
+    if (onError !== undefined) requireFunction(onError, "onSintAsserted: onError");
+    const subscription: Subscription = { listener, onError };
+    this.subscriptions = [...this.subscriptions, subscription];
+    return () => {
+      this.subscriptions = this.subscriptions.filter((s) => s !== subscription);
+    };
+  }
+
+  /** True while any listener is subscribed (listeners are host code: they may change the machine). */
+  get hasSintListeners(): boolean {
+    return this.subscriptions.length !== 0;
+  }
+
+  /** Records one edge-triggered interrupt on (VP slot, SINT) and tells the listeners. */
+  assertSint(vpSlot: number, sint: number, source: SintSource): void {
     const t = this.tables;
     const i = vpSlot * SINT_COUNT + sint;
     if (t.shared) Atomics.add(t.sintAssertions, i, 1);
     else t.sintAssertions[i] = (t.sintAssertions[i]! + 1) >>> 0;
-    const listeners = this.listeners;
-    if (listeners.length !== 0) {
-      const vector = t.msrs[vpSlot * MSR_STRIDE + MSR_SINT0 + 2 * sint]! & SINT_VECTOR_MASK;
-      const partitionId = t.partitionId[t.vpPartition[vpSlot]!]!;
-      const vpIndex = t.vpIndex[vpSlot]!;
-      for (const l of listeners) l(partitionId, vpIndex, sint, vector);
+    const subscriptions = this.subscriptions;
+    if (subscriptions.length !== 0) this.notify(subscriptions, vpSlot, sint, source);
+  }
+
+  private notify(subscriptions: readonly Subscription[], vpSlot: number, sint: number, source: SintSource): void {
+    const t = this.tables;
+    const vector = t.msrs[vpSlot * MSR_STRIDE + MSR_SINT0 + 2 * sint]! & SINT_VECTOR_MASK;
+    const partitionId = t.partitionId[t.vpPartition[vpSlot]!]!;
+    const vpIndex = t.vpIndex[vpSlot]!;
+    for (const s of subscriptions) {
+      try {
+        s.listener(partitionId, vpIndex, sint, vector, source);
+      } catch (error) {
+        if (s.onError !== undefined) s.onError(error);
+        else
+          queueMicrotask(() => {
+            throw error;
+          });
+      }
     }
   }
 
   // ---- snapshots ---------------------------------------------------------------------------
 
-  /** A copy of every number of the machine's state (not of guest memory or listeners). */
+  /** A copy of the machine's whole state: every table and the RAM (not listeners). */
   snapshot(): MachineSnapshot {
-    return MachineSnapshot.of(this.tables);
+    return MachineSnapshot.of(this.tables, this.memory);
   }
 
   /** True when the machine's state equals the snapshot bit for bit. */
   equals(snapshot: MachineSnapshot): boolean {
-    return snapshot.equals(MachineSnapshot.view(this.tables));
+    return snapshot.matches(this.tables, this.memory);
   }
 
-  /** Puts the state back to a snapshot taken of this machine. */
+  /** Puts the state back to a snapshot taken of this machine (or of one loaded alike). */
   restore(snapshot: MachineSnapshot): void {
-    snapshot.copyInto(this.tables);
-    this.tables.anyVpCache.fill(ANY_VP_STALE);
+    snapshot.copyInto(this.tables, this.memory);
+    for (let p = 0; p < this.partitionCount; p++) this.rebuildOverlays(p);
   }
-}
-
-function requireMsr(msr: number): number {
-  const off = msrOffset(msr);
-  if (off < 0) {
-    throw new RangeError(
-      `MSR 0x${msr.toString(16)} is not a SynIC MSR the model holds (SCONTROL, SIEFP, SIMP, SINT0..15)`,
-    );
-  }
-  return off;
-}
-
-const U32_MAX = 2 ** 32 - 1;
-
-function isU32(value: number): boolean {
-  return Number.isInteger(value) && value >= 0 && value <= U32_MAX;
-}
-
-function requireU64(value: bigint, what: string): bigint {
-  if (value < 0n || value > 0xffff_ffff_ffff_ffffn) {
-    throw new RangeError(`${what} ${value} is not a u64 (0..2^64-1)`);
-  }
-  return value;
 }

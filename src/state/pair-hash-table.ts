@@ -9,37 +9,28 @@ const EMPTY = -1;
 /** Load factor at most 1/2: capacity is the next power of two >= 2 * count. */
 const MIN_CAPACITY = 8;
 
-export interface PairHashTableArrays {
-  readonly owners: Int32Array;
-  readonly ids: Uint32Array;
-  readonly values: Int32Array;
+/** The capacity of a table for `count` keys: a power of two, at least twice the count. */
+export function pairHashCapacity(count: number): number {
+  let capacity = MIN_CAPACITY;
+  while (capacity < count * 2) capacity *= 2;
+  return capacity;
 }
 
 export class PairHashTable {
-  readonly owners: Int32Array;
-  readonly ids: Uint32Array;
-  readonly values: Int32Array;
   private readonly mask: number;
   private size = 0;
 
-  constructor(arrays: PairHashTableArrays) {
-    this.owners = arrays.owners;
-    this.ids = arrays.ids;
-    this.values = arrays.values;
-    this.mask = this.owners.length - 1;
+  private constructor(
+    readonly owners: Int32Array,
+    readonly ids: Uint32Array,
+    readonly values: Int32Array,
+  ) {
+    this.mask = owners.length - 1;
   }
 
-  static create(count: number, shared: boolean): PairHashTable {
-    let capacity = MIN_CAPACITY;
-    while (capacity < count * 2) capacity *= 2;
-    const alloc = (bytes: number) =>
-      shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
-    const owners = new Int32Array(alloc(capacity * 4)).fill(EMPTY);
-    return new PairHashTable({
-      owners,
-      ids: new Uint32Array(alloc(capacity * 4)),
-      values: new Int32Array(alloc(capacity * 4)),
-    });
+  /** A table over arrays of one capacity (owners filled with EMPTY when new). */
+  static over(owners: Int32Array, ids: Uint32Array, values: Int32Array): PairHashTable {
+    return new PairHashTable(owners, ids, values);
   }
 
   private static hash(owner: number, id: number): number {

@@ -1,7 +1,8 @@
 import type { PortTypeName } from "../abi/port-type.js";
+import type { QueuedMessageSpec } from "./queued-message-text.js";
 
 /**
- * A validated, normalised scenario file (see ../shared/spec/cli-contract.md). Every field has been
+ * A validated, normalised scenario file (docs/cli.md "Scenario file"). Every field has been
  * checked; defaults are filled in. 64-bit values are bigints (this is the load path, not the hot
  * path).
  */
@@ -33,6 +34,10 @@ export interface VpSpec {
   readonly siefFlags: readonly (readonly number[])[];
   /** Exactly 16 counts: interrupts already asserted per SINT (a reloaded dump); usually 0. */
   readonly sintAssertions: readonly number[];
+  /** Exactly 16 entries: the 256 bytes of each SIM slot (a reloaded dump), undefined = zeros. */
+  readonly simSlots: readonly (Uint8Array | undefined)[];
+  /** Exactly 16 lists: the messages queued behind each SIM slot, oldest first (a reloaded dump). */
+  readonly messageQueues: readonly (readonly QueuedMessageSpec[])[];
 }
 
 export interface PortSpec {

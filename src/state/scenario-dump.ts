@@ -1,11 +1,15 @@
 import { HV_PAGE_SIZE } from "../abi/hv-page.js";
+import { HV_MESSAGE_TYPE_NONE } from "../abi/hv-message.js";
 import { HvPortType } from "../abi/port-type.js";
-import { SINT_COUNT } from "../abi/sief-page.js";
+import { SIM_PAGE_BYTES, SIM_SLOT_BYTES, SINT_COUNT } from "../abi/sief-page.js";
 import { SINT_RESET_VALUE } from "../abi/synic-msr.js";
 import { formatU64Hex, halvesToU64 } from "../abi/u64.js";
 import { HV_ANY_VP } from "../abi/vp-index.js";
 import { GuestMemory } from "./guest-memory.js";
 import type { Machine } from "./machine.js";
+import { MESSAGE_RECORD_BYTES } from "./machine-tables.js";
+import { queuedRecords } from "./message-queues.js";
+import { queuedMessageText } from "./queued-message-text.js";
 import { MSR_SCONTROL, MSR_SIEFP, MSR_SIMP, MSR_SINT0, MSR_STRIDE } from "./synic-registers.js";
 
 const PORT_TYPE_BY_VALUE: Readonly<Record<number, string>> = {
@@ -22,6 +26,11 @@ export interface DumpedVp {
   sints: Record<string, string>;
   siefFlags: Record<string, number[]>;
   sintAssertions: Record<string, number>;
+  simSlots: Record<string, string>;
+  queuedMessages: Record<string, number>;
+  /** hvcall's additions, to reload a dump exactly: empty slots with bytes, queue contents. */
+  simResidue?: Record<string, string>;
+  messageQueues?: Record<string, string[]>;
 }
 
 export interface DumpedPartition {
@@ -35,9 +44,11 @@ export interface DumpedPartition {
 }
 
 /**
- * The machine's state in the scenario schema of the CLI contract, every VP also carrying
- * `siefFlags` (SINTs with a flag set) and `sintAssertions` (SINTs with a count > 0). Loading the
- * dump gives back the same machine.
+ * The machine's state in the scenario schema of the CLI contract (docs/cli.md "Dump"), every VP
+ * also carrying `siefFlags` (SINTs with a flag set), `sintAssertions` (SINTs with a count > 0),
+ * `simSlots` (non-empty SIM slots) and `queuedMessages` (SINTs with messages waiting), plus what
+ * reloading needs to be exact: `simResidue` (empty slots whose other bytes are not zero) and
+ * `messageQueues` (the waiting messages). Loading the dump gives back the same machine.
  */
 export function dumpScenario(machine: Machine): { partitions: DumpedPartition[] } {
   const t = machine.tables;
@@ -70,6 +81,10 @@ export function dumpScenario(machine: Machine): { partitions: DumpedPartition[] 
       const sints: Record<string, string> = {};
       const siefFlags: Record<string, number[]> = {};
       const sintAssertions: Record<string, number> = {};
+      const simSlots: Record<string, string> = {};
+      const simResidue: Record<string, string> = {};
+      const queuedMessages: Record<string, number> = {};
+      const messageQueues: Record<string, string[]> = {};
       for (let s = 0; s < SINT_COUNT; s++) {
         const value = msr(MSR_SINT0 + 2 * s);
         if (value !== BigInt(SINT_RESET_VALUE)) sints[String(s)] = formatHex(value);
@@ -79,6 +94,18 @@ export function dumpScenario(machine: Machine): { partitions: DumpedPartition[] 
           ? Atomics.load(t.sintAssertions, v * SINT_COUNT + s)
           : t.sintAssertions[v * SINT_COUNT + s]!;
         if (count > 0) sintAssertions[String(s)] = count;
+        const at = v * SIM_PAGE_BYTES + s * SIM_SLOT_BYTES;
+        const slot = t.sim.subarray(at, at + SIM_SLOT_BYTES);
+        const type = slot[0]! | (slot[1]! << 8) | (slot[2]! << 16) | (slot[3]! << 24);
+        if (type !== HV_MESSAGE_TYPE_NONE) simSlots[String(s)] = Buffer.from(slot).toString("hex");
+        else if (slot.some((b) => b !== 0)) simResidue[String(s)] = Buffer.from(slot).toString("hex");
+        const queued = queuedRecords(t, v, s);
+        if (queued.length > 0) {
+          queuedMessages[String(s)] = queued.length;
+          messageQueues[String(s)] = queued.map((r) =>
+            queuedMessageText(t.messageBytes.subarray(r * MESSAGE_RECORD_BYTES, (r + 1) * MESSAGE_RECORD_BYTES)),
+          );
+        }
       }
       vps.push({
         index: t.vpIndex[v]!,
@@ -88,13 +115,17 @@ export function dumpScenario(machine: Machine): { partitions: DumpedPartition[] 
         sints,
         siefFlags,
         sintAssertions,
+        simSlots,
+        queuedMessages,
+        ...(Object.keys(simResidue).length > 0 ? { simResidue } : {}),
+        ...(Object.keys(messageQueues).length > 0 ? { messageQueues } : {}),
       });
     }
 
     const mem = machine.memory[p]!;
     const memory = mem.backedPages().map((n) => {
       const gpa = GuestMemory.pageGpa(n);
-      const page = mem.mapPage(gpa);
+      const page = mem.ramPage(n)!;
       return {
         gpa: formatHex(gpa),
         hex: Buffer.from(page.subarray(0, usedLength(page))).toString("hex"),

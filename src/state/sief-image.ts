@@ -1,4 +1,3 @@
-import { endianness } from "node:os";
 import {
   EVENT_FLAGS_BYTES_PER_SINT,
   EVENT_FLAGS_PER_SINT,
@@ -14,16 +13,34 @@ export const SIEF_WORDS_PER_SINT = EVENT_FLAGS_BYTES_PER_SINT / Uint32Array.BYTE
 const WORD_SHIFT = 5;
 const BIT_IN_WORD = 31;
 
-if (endianness() !== "LE") {
+if (new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) {
   // The SIEF image's u32 view maps flag k to bit (k mod 8) of byte k/8 only on little-endian hosts.
   throw new Error("hvcall needs a little-endian host: the SIEF image is a u32 view of guest bytes");
+}
+
+/**
+ * Sets `bit` in word `i` of a SIEF image; true when it was clear (a 0 -> 1 transition). The one
+ * test-and-set of the project: SiefImage and the SignalEvent batch kernel both use it.
+ *
+ * Test, then test-and-set: a flag that is already set needs no write, and on a shared image no
+ * locked instruction. A plain read is enough for that: aligned u32 reads do not tear, so a set bit
+ * was really set by some signal; if a clear on another thread races with this call, the signal
+ * simply takes effect before the clear. Only a flag that looked clear is set — with Atomics.or
+ * when shared, whose result decides the one caller that made the 0 -> 1 transition.
+ */
+export function testAndSetWord(words: Uint32Array, i: number, bit: number, shared: boolean): boolean {
+  const old = words[i]!;
+  if ((old & bit) !== 0) return false;
+  if (shared) return (Atomics.or(words, i, bit) & bit) === 0;
+  words[i] = old | bit;
+  return true;
 }
 
 /**
  * The SIEF pages of every VP of a machine in ONE typed array: VP slot s owns bytes
  * [s * 4096, (s + 1) * 4096). SINT n's HV_SYNIC_EVENT_FLAGS start at byte n * 256 of the page; flag
  * k of a SINT is bit (k mod 8) of byte floor(k / 8) — on a little-endian host that is bit (k mod 32)
- * of u32 word floor(k / 32), which is how this class addresses it.
+ * of u32 word floor(k / 32), which is how this class addresses it (docs/synic.md §3).
  *
  * With `shared`, the backing store is a SharedArrayBuffer and every write goes through `Atomics`, so
  * signallers on several threads never lose a flag and see each 0 -> 1 transition exactly once.
@@ -33,17 +50,13 @@ export class SiefImage {
   readonly shared: boolean;
   readonly vpCount: number;
 
-  constructor(vpCount: number, options: { shared?: boolean; buffer?: ArrayBufferLike } = {}) {
-    this.vpCount = vpCount;
-    const byteLength = vpCount * SIEF_PAGE_BYTES;
-    const buffer =
-      options.buffer ??
-      (options.shared ? new SharedArrayBuffer(byteLength) : new ArrayBuffer(byteLength));
-    if (buffer.byteLength !== byteLength) {
-      throw new RangeError(`SIEF buffer must be ${byteLength} bytes for ${vpCount} VPs`);
+  constructor(words: Uint32Array) {
+    if (words.length % SIEF_WORDS_PER_PAGE !== 0) {
+      throw new RangeError(`a SIEF image is whole pages of ${SIEF_PAGE_BYTES} bytes`);
     }
-    this.shared = buffer instanceof SharedArrayBuffer;
-    this.words = new Uint32Array(buffer);
+    this.words = words;
+    this.vpCount = words.length / SIEF_WORDS_PER_PAGE;
+    this.shared = words.buffer instanceof SharedArrayBuffer;
   }
 
   /** Index of the u32 word that holds (VP slot, SINT, flag). */
@@ -51,26 +64,23 @@ export class SiefImage {
     return vpSlot * SIEF_WORDS_PER_PAGE + sint * SIEF_WORDS_PER_SINT + (flag >>> WORD_SHIFT);
   }
 
+  /** The bit of a flag in its word. */
+  static bitOf(flag: number): number {
+    return 1 << (flag & BIT_IN_WORD);
+  }
+
   /**
    * Sets the flag; true when it was clear before (a 0 -> 1 transition). The caller has checked the
    * coordinates (this is the hot path).
    */
   testAndSet(vpSlot: number, sint: number, flag: number): boolean {
-    const words = this.words;
-    const i = SiefImage.wordIndex(vpSlot, sint, flag);
-    const bit = 1 << (flag & BIT_IN_WORD);
-    // Test, then test-and-set: a flag that is already set needs no write, and on a shared image no
-    // locked instruction. A plain read is enough for that: aligned u32 reads do not tear, so a set
-    // bit was really set by some signal; if a clear() on another thread races with this call, the
-    // signal simply takes effect before the clear. Only a flag that looked clear is set — with
-    // Atomics.or when shared, whose result decides the one caller that made the 0 -> 1 transition.
-    const old = words[i]!;
-    if ((old & bit) !== 0) return false;
-    if (this.shared) return (Atomics.or(words, i, bit) & bit) === 0;
-    words[i] = old | bit;
-    return true;
+    return testAndSetWord(
+      this.words,
+      SiefImage.wordIndex(vpSlot, sint, flag),
+      SiefImage.bitOf(flag),
+      this.shared,
+    );
   }
-
   isSet(vpSlot: number, sint: number, flag: number): boolean {
     this.check(vpSlot, sint, flag);
     const i = SiefImage.wordIndex(vpSlot, sint, flag);
@@ -108,7 +118,8 @@ export class SiefImage {
   /** The 4 KiB page of one VP as guest bytes (a view, not a copy). */
   page(vpSlot: number): Uint8Array {
     this.checkVpSlot(vpSlot);
-    return new Uint8Array(this.words.buffer, vpSlot * SIEF_PAGE_BYTES, SIEF_PAGE_BYTES);
+    const at = this.words.byteOffset + vpSlot * SIEF_PAGE_BYTES;
+    return new Uint8Array(this.words.buffer, at, SIEF_PAGE_BYTES);
   }
 
   private checkVpSlot(vpSlot: number): void {

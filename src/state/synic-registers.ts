@@ -1,19 +1,18 @@
 import { SINT_COUNT } from "../abi/sief-page.js";
 import {
+  HV_SYNIC_PAGE_MSR,
+  HV_SYNIC_SINT,
   HvSynicMsr,
   SCONTROL_ENABLE_BIT,
-  SINT_AUTO_EOI_BIT,
-  SINT_MASKED_BIT,
-  SINT_POLLING_BIT,
-  SINT_VECTOR_MASK,
-  SYNIC_PAGE_ENABLE_BIT,
-  SYNIC_PAGE_GPA_SHIFT,
+  type SintRegister,
+  type SynicPageRegister,
 } from "../abi/synic-msr.js";
-import { halvesToU64, u64ToHalves } from "../abi/u64.js";
+import { halvesToU64 } from "../abi/u64.js";
 
 /**
- * Where each SynIC MSR of a VP lives in the machine's register file: one Uint32Array, MSR_STRIDE
- * u32 words per VP slot, each MSR as (lo, hi).
+ * Where each stored SynIC MSR of a VP lives in the machine's register file: one Uint32Array,
+ * MSR_STRIDE u32 words per VP slot, each MSR as (lo, hi). SVERSION (a constant) and EOM (a
+ * trigger) are not stored (docs/synic.md §1).
  */
 export const MSR_SCONTROL = 0;
 export const MSR_SIEFP = 2;
@@ -21,7 +20,7 @@ export const MSR_SIMP = 4;
 export const MSR_SINT0 = 6;
 export const MSR_STRIDE = MSR_SINT0 + 2 * SINT_COUNT;
 
-/** The register-file word offset of a SynIC MSR number, or -1 when the model does not hold it. */
+/** The register-file word offset of a stored SynIC MSR, or -1 for any other MSR number. */
 export function msrOffset(msr: number): number {
   if (msr === HvSynicMsr.SCONTROL) return MSR_SCONTROL;
   if (msr === HvSynicMsr.SIEFP) return MSR_SIEFP;
@@ -32,41 +31,9 @@ export function msrOffset(msr: number): number {
   return -1;
 }
 
-/** A SINTx register, every field named (TLFS "SINTx Registers"). */
-export interface SintRegister {
-  readonly vector: number;
-  readonly masked: boolean;
-  readonly autoEoi: boolean;
-  readonly polling: boolean;
-}
-
-/** A SIEFP or SIMP register (TLFS "SIEFP Register" / "SIMP Register"). */
-export interface SynicPageRegister {
-  readonly enabled: boolean;
-  /** Guest physical page number (bits 63:12). */
-  readonly gpaPage: bigint;
-}
-
-export function decodeSint(lo: number): SintRegister {
-  return {
-    vector: lo & SINT_VECTOR_MASK,
-    masked: (lo & SINT_MASKED_BIT) !== 0,
-    autoEoi: (lo & SINT_AUTO_EOI_BIT) !== 0,
-    polling: (lo & SINT_POLLING_BIT) !== 0,
-  };
-}
-
-export function decodeSynicPage(value: bigint): SynicPageRegister {
-  const { lo } = u64ToHalves(value);
-  return {
-    enabled: (lo & SYNIC_PAGE_ENABLE_BIT) !== 0,
-    gpaPage: value >> BigInt(SYNIC_PAGE_GPA_SHIFT),
-  };
-}
-
 /**
- * Typed accessors over one VP's SynIC registers in the register file. Reads are live (they see later
- * writes); writes go through `Machine.writeMsr` so that derived caches stay right.
+ * Typed accessors over one VP's SynIC registers in the register file. Reads are live (they see
+ * later writes); writes go through the Machine so that overlays and caches stay right.
  */
 export class SynicRegisters {
   constructor(
@@ -96,14 +63,19 @@ export class SynicRegisters {
     return (this.file[this.base + MSR_SCONTROL]! & SCONTROL_ENABLE_BIT) !== 0;
   }
   get siefPage(): SynicPageRegister {
-    return decodeSynicPage(this.siefp);
+    return this.page(MSR_SIEFP);
   }
   get messagePage(): SynicPageRegister {
-    return decodeSynicPage(this.simp);
+    return this.page(MSR_SIMP);
   }
   sint(sint: number): SintRegister {
     checkSint(sint);
-    return decodeSint(this.file[this.base + MSR_SINT0 + 2 * sint]!);
+    const at = this.base + MSR_SINT0 + 2 * sint;
+    return HV_SYNIC_SINT.decode(this.file[at]!, this.file[at + 1]!);
+  }
+
+  private page(offset: number): SynicPageRegister {
+    return HV_SYNIC_PAGE_MSR.decode(this.file[this.base + offset]!, this.file[this.base + offset + 1]!);
   }
 }
 

@@ -4,8 +4,8 @@
  * failed build does not stop the other test files: the CLI tests report it (see cli-harness.ts).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
@@ -16,7 +16,8 @@ declare module "vitest" {
 }
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const STAMP = join(ROOT, "dist", ".build-stamp");
+// Outside dist/: the package ships dist/, and the stamp is the tests' business.
+const STAMP = join(ROOT, "node_modules", ".cache", "hvcall-build-stamp");
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -43,6 +44,7 @@ export default function setup(project: TestProject): void {
       const started = new Date();
       execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "pipe" });
       // The stamp carries the build's start time: a source saved during the build is newer.
+      mkdirSync(dirname(STAMP), { recursive: true });
       writeFileSync(STAMP, `${started.toISOString()}\n`);
       utimesSync(STAMP, started, started);
     }

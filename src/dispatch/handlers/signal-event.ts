@@ -1,39 +1,55 @@
 import { HvCallCode } from "../../abi/call-code.js";
-import { CONNECTION_ID_RESERVED_MASK } from "../../abi/connection-id.js";
+import { CONNECTION_ID_RESERVED_MASK, HV_CONNECTION_ID } from "../../abi/connection-id.js";
 import { HvStatus } from "../../abi/hv-status.js";
 import { PartitionPrivilegeBit } from "../../abi/partition-privilege.js";
 import { HvPortType } from "../../abi/port-type.js";
 import {
-  decodeSignalEventInput,
-  SIGNAL_EVENT_INPUT_SIZE,
+  SIGNAL_EVENT_CONNECTION_ID,
+  SIGNAL_EVENT_FLAG_NUMBER,
+  SIGNAL_EVENT_INPUT,
+  SIGNAL_EVENT_RSVDZ,
   type SignalEventInput,
 } from "../../abi/signal-event-input.js";
-import { SINT_MASKED_BIT } from "../../abi/synic-msr.js";
+import { SINT_MASKED_BIT, SINT_POLLING_BIT } from "../../abi/synic-msr.js";
 import type { Machine } from "../../state/machine.js";
-import {
-  ANY_VP_NONE_ENABLED,
-  type MachineTables,
-  TARGET_VP_ANY,
-} from "../../state/machine-tables.js";
+import { ANY_VP_NONE_ENABLED, type MachineTables, TARGET_VP_ANY } from "../../state/machine-tables.js";
 import { MSR_SINT0, MSR_STRIDE } from "../../state/synic-registers.js";
-import type { HypercallHandler } from "../hypercall-handler.js";
+import type { HypercallFrame } from "../hypercall-frame.js";
+import type { HypercallRow } from "../hypercall-row.js";
+import { describePort, describeTargetVp, hex32 } from "./explain-text.js";
 
-/** FlagNumber is bits 15:0 of the input's second u32 word, RsvdZ bits 31:16. */
-export const FLAG_NUMBER_MASK = 0xffff;
-export const RSVDZ_SHIFT = 16;
+/** The call's own steps of its normative order (docs/signal-event.md §4). */
+export const SignalEventStep = {
+  InputReserved: 5,
+  Connection: 6,
+  Port: 7,
+  FlagNumber: 8,
+  TargetVp: 9,
+  SynicState: 10,
+  SetFlag: 11,
+} as const;
+
+/** What step 11 did, for the explanation (frame.note). */
+export const SignalNote = { Asserted: 1, AlreadySet: 2, Polling: 3 } as const;
+
+// The hot path's field positions, bound once as module constants (src/abi owns the layout).
+const CONNECTION_WORD = SIGNAL_EVENT_CONNECTION_ID.word;
+const FLAG_WORD = SIGNAL_EVENT_FLAG_NUMBER.word;
+const FLAG_SHIFT = SIGNAL_EVENT_FLAG_NUMBER.shift;
+const FLAG_MASK = SIGNAL_EVENT_FLAG_NUMBER.mask;
+const RSVDZ_WORD = SIGNAL_EVENT_RSVDZ.word;
+const RSVDZ_SHIFT = SIGNAL_EVENT_RSVDZ.shift;
+const RSVDZ_MASK = SIGNAL_EVENT_RSVDZ.mask;
+const MASKED_NOT_POLLING = SINT_MASKED_BIT | SINT_POLLING_BIT;
 
 /**
- * Step 7 of the normative order for the port a connection resolved to (a port slot or NO_PORT):
- * SUCCESS, or INVALID_PORT_ID when the port is missing or deleted, not an event port, or its owning
- * partition is not active.
+ * Step 7 for the port a connection resolved to (a port slot or NO_PORT): SUCCESS, or
+ * INVALID_PORT_ID when the port is missing or deleted, its owner is not active, or it is not a port
+ * of `type`. Shared by SignalEvent (event ports) and PostMessage (message ports).
  */
-export function signalPortStatus(t: MachineTables, q: number): number {
+export function portStatus(t: MachineTables, q: number, type: number): number {
   if (q < 0) return HvStatus.INVALID_PORT_ID;
-  if (
-    t.portDeleted[q] !== 0 ||
-    t.partitionActive[t.portPartition[q]!] === 0 ||
-    t.portType[q] !== HvPortType.Event
-  ) {
+  if (t.portDeleted[q] !== 0 || t.partitionActive[t.portPartition[q]!] === 0 || t.portType[q] !== type) {
     return HvStatus.INVALID_PORT_ID;
   }
   return HvStatus.SUCCESS;
@@ -41,7 +57,8 @@ export function signalPortStatus(t: MachineTables, q: number): number {
 
 /**
  * Steps 9 and 10 for an event port that passed step 7: the VP slot its flags go to (>= 0), or the
- * failing status negated (INVALID_VP_INDEX, INVALID_SYNIC_STATE).
+ * failing status negated (INVALID_VP_INDEX, INVALID_SYNIC_STATE). A SINT that is masked counts as
+ * unmasked when its polling bit is set (docs/signal-event.md §4 step 10).
  */
 export function signalTargetVp(machine: Machine, q: number): number {
   const t = machine.tables;
@@ -56,74 +73,116 @@ export function signalTargetVp(machine: Machine, q: number): number {
   } else if (!machine.siefReady(v)) {
     return -HvStatus.INVALID_SYNIC_STATE;
   }
-  if ((t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * t.portTargetSint[q]!]! & SINT_MASKED_BIT) !== 0) {
-    return -HvStatus.INVALID_SYNIC_STATE;
-  }
+  const sintLo = t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * t.portTargetSint[q]!]!;
+  if ((sintLo & MASKED_NOT_POLLING) === SINT_MASKED_BIT) return -HvStatus.INVALID_SYNIC_STATE;
   return v;
 }
 
+/** True when the port's target SINT on VP slot v is polling (no interrupt is asserted for it). */
+export function sintPolling(t: MachineTables, v: number, sint: number): boolean {
+  return (t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * sint]! & SINT_POLLING_BIT) !== 0;
+}
+
 /**
- * HvCallSignalEvent after the generic checks (call code, control value, SignalEvents privilege,
- * memory input): steps 5-11 of the normative order in signal-event spec §6. Every check runs before
- * the one write, so a failure changes nothing.
+ * HvCallSignalEvent after the generic steps: steps 5-11 of docs/signal-event.md §4. Every check
+ * runs before the one write, so a failure changes nothing.
  */
-export function signalEvent(
-  machine: Machine,
-  callerSlot: number,
-  connectionId: number,
-  flagNumber: number,
-  rsvdZ: number,
-): number {
+function execute(machine: Machine, f: HypercallFrame): number {
+  const input = f.input;
+  const connectionId = input[CONNECTION_WORD]!;
+  const w = input[FLAG_WORD]!;
+  const flagNumber = (w >>> FLAG_SHIFT) & FLAG_MASK;
+
   // 5. Input RsvdZ and HV_CONNECTION_ID bits 31:24 must be zero.
-  if (rsvdZ !== 0 || (connectionId & CONNECTION_ID_RESERVED_MASK) !== 0) {
+  f.step = SignalEventStep.InputReserved;
+  if (((input[RSVDZ_WORD]! >>> RSVDZ_SHIFT) & RSVDZ_MASK) !== 0 || (connectionId & CONNECTION_ID_RESERVED_MASK) !== 0) {
     return HvStatus.INVALID_HYPERCALL_INPUT;
   }
   // 6. The connection must be one the caller owns.
-  const c = machine.connLookup.get(callerSlot, connectionId);
+  f.step = SignalEventStep.Connection;
+  const c = machine.connLookup.get(f.callerSlot, connectionId);
   if (c < 0) return HvStatus.INVALID_CONNECTION_ID;
 
   // 7. Its port must exist, not be deleted, be an event port, in an active partition.
+  f.step = SignalEventStep.Port;
   const t = machine.tables;
   const q = t.connPortSlot[c]!;
-  const portStatus = signalPortStatus(t, q);
-  if (portStatus !== HvStatus.SUCCESS) return portStatus;
+  const port = portStatus(t, q, HvPortType.Event);
+  if (port !== HvStatus.SUCCESS) return port;
 
   // 8. The flag number is relative to the port's base and must be below its count.
+  f.step = SignalEventStep.FlagNumber;
   if (flagNumber >= t.portFlagCount[q]!) return HvStatus.INVALID_PARAMETER;
 
   // 9. and 10. The target VP must exist, with its SynIC and SIEF page enabled, the SINT unmasked.
   const v = signalTargetVp(machine, q);
-  if (v < 0) return -v;
+  if (v < 0) {
+    f.step = v === -HvStatus.INVALID_VP_INDEX ? SignalEventStep.TargetVp : SignalEventStep.SynicState;
+    return -v;
+  }
 
-  // 11. Set the flag; assert the SINT's interrupt only on a 0 -> 1 transition.
+  // 11. Set the flag; assert the SINT's interrupt only on a 0 -> 1 transition of a SINT that is
+  // not polling.
+  f.step = SignalEventStep.SetFlag;
   const sint = t.portTargetSint[q]!;
-  if (machine.sief.testAndSet(v, sint, t.portBaseFlag[q]! + flagNumber)) {
-    machine.assertSint(v, sint);
+  if (!machine.sief.testAndSet(v, sint, t.portBaseFlag[q]! + flagNumber)) f.note = SignalNote.AlreadySet;
+  else if (sintPolling(t, v, sint)) f.note = SignalNote.Polling;
+  else {
+    f.note = SignalNote.Asserted;
+    machine.assertSint(v, sint, "event");
   }
   return HvStatus.SUCCESS;
 }
 
-/** The dispatcher's row for HvCallSignalEvent (call code 0x005D). */
-export const signalEventHandler: HypercallHandler<SignalEventInput> = {
+/** The sentence for the step that decided (docs/signal-event.md §4). */
+function explain(machine: Machine, f: HypercallFrame): string {
+  const values = SIGNAL_EVENT_INPUT.decode(f.inputBytes);
+  if (values === undefined) return "the input block could not be read";
+  const input = values as unknown as SignalEventInput;
+  const t = machine.tables;
+  const caller = t.partitionId[f.callerSlot]!;
+  const id = HV_CONNECTION_ID.decode(input.connectionId);
+  switch (f.step) {
+    case SignalEventStep.InputReserved: {
+      const broken = SIGNAL_EVENT_INPUT.reservedSet(values);
+      return `the input block breaks a format rule: ${broken.join("; ")} (ConnectionId ${hex32(input.connectionId)}, RsvdZ 0x${input.rsvdZ.toString(16)})`;
+    }
+    case SignalEventStep.Connection:
+      return `partition ${caller} owns no connection with id ${id.id} (0x${id.id.toString(16)})`;
+  }
+  const c = machine.connLookup.get(f.callerSlot, input.connectionId);
+  const q = t.connPortSlot[c]!;
+  const via = `connection ${id.id} of partition ${caller}`;
+  switch (f.step) {
+    case SignalEventStep.Port:
+      return `${via} leads to ${describePort(machine, c, HvPortType.Event)}`;
+    case SignalEventStep.FlagNumber:
+      return `FlagNumber ${input.flagNumber} is not below FlagCount ${t.portFlagCount[q]} of port ${t.portId[q]} in partition ${t.partitionId[t.portPartition[q]!]}`;
+    case SignalEventStep.TargetVp:
+    case SignalEventStep.SynicState:
+      return `${via}: ${describeTargetVp(machine, q, "SIEFP")}`;
+  }
+  const v = signalTargetVp(machine, q);
+  const sint = t.portTargetSint[q]!;
+  const flag = t.portBaseFlag[q]! + input.flagNumber;
+  const where = `flag ${flag} (BaseFlagNumber ${t.portBaseFlag[q]} + FlagNumber ${input.flagNumber}) of SINT ${sint} on VP ${t.vpIndex[v]} of partition ${t.partitionId[t.vpPartition[v]!]}`;
+  if (f.note === SignalNote.AlreadySet) return `${where} was set already: no new interrupt`;
+  if (f.note === SignalNote.Polling) return `${where} is set; SINT ${sint} is polling, so no interrupt is asserted`;
+  return `${where} was clear and is set: interrupt asserted on SINT ${sint}`;
+}
+
+/** The dispatcher's row for HvCallSignalEvent (call code 0x005D; docs/signal-event.md). */
+export const signalEventRow: HypercallRow = {
   callCode: HvCallCode.SignalEvent,
   name: "HvCallSignalEvent",
+  description: "set an event flag in the SIEF page of the port's target VP through a connection",
   kind: "simple",
   variableHeaderAllowed: false,
   fastAllowed: true,
-  inputSize: SIGNAL_EVENT_INPUT_SIZE,
   requiredPrivilege: PartitionPrivilegeBit.SignalEvents,
-
-  execute(machine, callerSlot, _vpSlot, input) {
-    const w1 = input[1]!;
-    return signalEvent(machine, callerSlot, input[0]!, w1 & FLAG_NUMBER_MASK, w1 >>> RSVDZ_SHIFT);
-  },
-
-  decodeInput(bytes) {
-    const decoded = decodeSignalEventInput(bytes);
-    return decoded.ok ? decoded.input : undefined;
-  },
-
-  executeDecoded(machine, callerSlot, _vpSlot, input) {
-    return signalEvent(machine, callerSlot, input.connectionId, input.flagNumber, input.rsvdZ);
-  },
+  input: SIGNAL_EVENT_INPUT,
+  checkFamily: "signal-event",
+  successStep: SignalEventStep.SetFlag,
+  execute,
+  explain,
 };

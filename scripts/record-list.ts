@@ -10,11 +10,11 @@
  *                  "expect": "HV_STATUS_SUCCESS", "note": "…" } ] }
  * ```
  */
-import { hvStatusFromName } from "../abi/hv-status.js";
-import { encodeSignalEventInput } from "../abi/signal-event-input.js";
-import { encodeRecord, RECORD_SIZE } from "../dispatch/hypercall-record.js";
-import { parseU64Hex, U64_HEX_HINT } from "./args.js";
-import { CliUsageError } from "./cli-error.js";
+import { hvStatusFromName } from "../src/abi/hv-status.js";
+import { encodeSignalEventInput } from "../src/abi/signal-event-input.js";
+import { encodeRecord, RECORD_SIZE } from "../src/dispatch/hypercall-record.js";
+import { parseU64Hex, U64_HEX_HINT } from "../src/text/hex-text.js";
+import { CliUsageError } from "../src/cli/cli-error.js";
 
 export interface RecordList {
   readonly description: string;

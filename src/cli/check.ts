@@ -1,0 +1,252 @@
+/**
+ * `hvcall check`: another implementation's results against hvcall's, for the same records or
+ * trace (docs/cli.md "hvcall check"). One JSON line per disagreement, with hvcall's explanation;
+ * a summary on stderr grouping disagreements by (expected status, observed status, deciding
+ * check); exit 0 (all agree), 3 (some disagree), 2 (bad usage or files). Streams both inputs, so
+ * a run of any length takes bounded memory.
+ */
+import { hvStatusName } from "../abi/hv-status.js";
+import { formatU64Hex } from "../abi/u64.js";
+import { BatchRunner } from "../dispatch/batch-runner.js";
+import { Dispatcher } from "../dispatch/dispatcher.js";
+import { explainLastCall } from "../dispatch/explain.js";
+import { RECORD_SIZE, RECORD_WORDS } from "../dispatch/hypercall-record.js";
+import { loadMachine } from "../state/load-machine.js";
+import { TRACE_MAGIC } from "../trace/trace-binary.js";
+import { TraceEngine, TraceResult } from "../trace/trace-engine.js";
+import { TraceError, TraceOp, TraceOpCode } from "../trace/trace-op.js";
+import { traceResultLine } from "../trace/trace-output.js";
+import { CliUsageError, ExitCode } from "./cli-error.js";
+import { Observed, ObservedError, type ObservedForm, ObservedReader } from "./observed-reader.js";
+import { OutputSink } from "./output-sink.js";
+import { openRecordSource } from "./record-source.js";
+import { checkTraceFile, traceUsageError } from "./run.js";
+import { readScenarioFile, resolveCaller } from "./session.js";
+import { CheckSummary } from "./check-summary.js";
+import { openTraceReader } from "./trace-reader.js";
+import { readFileHead } from "./file-head.js";
+
+export interface CheckOptions {
+  readonly scenario: string;
+  readonly caller?: number;
+  readonly vp?: number;
+  readonly observed: string;
+  /** Force how RESULTS is read (default: JSON Lines when it starts with "{", else binary). */
+  readonly observedForm?: ObservedForm;
+  /** Force how the input is read (default: a trace when it is .jsonl or a binary trace). */
+  readonly input?: "records" | "trace";
+}
+
+const CHUNK_RECORDS = 64 * 1024;
+const FLUSH_BYTES = 1 << 16;
+
+async function inputKind(path: string, forced: CheckOptions["input"]): Promise<"records" | "trace"> {
+  if (forced !== undefined) return forced;
+  if (/\.(jsonl|ndjson|json)$/i.test(path)) return "trace";
+  const head = await readFileHead(path, TRACE_MAGIC.length);
+  return head !== undefined && head.length === TRACE_MAGIC.length && head.every((b, i) => b === TRACE_MAGIC[i])
+    ? "trace"
+    : "records";
+}
+
+export async function runCheck(inputPath: string, options: CheckOptions): Promise<number> {
+  if (inputPath === "-" && options.observed === "-") {
+    throw new CliUsageError("--observed - and the input - are both stdin: give at least one of them as a file");
+  }
+  const doc = await readScenarioFile(options.scenario);
+  const kind = await inputKind(inputPath, options.input);
+  const { caller, vp } = resolveCaller(doc, options.caller, options.vp, kind === "records");
+  const machine = loadMachine(doc);
+  const dispatcher = new Dispatcher(machine);
+  const observed = await ObservedReader.open(options.observed, options.observedForm);
+  const sink = new OutputSink(process.stdout);
+  const summary = new CheckSummary();
+  let text = "";
+  const emit = async (line: string) => {
+    text += line;
+    if (text.length >= FLUSH_BYTES) {
+      const open = await sink.write(text);
+      text = "";
+      if (!open) throw new CliUsageError("stdout: its reader closed it before the check was complete");
+    }
+  };
+  try {
+    if (kind === "records") await checkRecords(inputPath, caller, vp, dispatcher, observed, summary, emit);
+    else await checkTrace(inputPath, { partition: caller, vp }, dispatcher, observed, summary, emit);
+    if (text !== "" && !(await sink.write(text))) throw new CliUsageError("stdout: its reader closed it before the check was complete");
+  } catch (error) {
+    if (error instanceof ObservedError) {
+      throw new CliUsageError(`--observed ${observed.name}: ${error.message}`);
+    }
+    throw error;
+  } finally {
+    await observed.close();
+  }
+  process.stderr.write(summary.table(kind === "records" ? "record" : "hypercall"));
+  return summary.disagreements === 0 ? ExitCode.Success : ExitCode.Disagree;
+}
+
+/** The next observed result; an ObservedError when the file has no more. */
+async function nextObserved(reader: ObservedReader, into: Observed, expectedIndex: number, total: string): Promise<void> {
+  while (!reader.take(into)) {
+    if (!(await reader.fill())) {
+      throw new ObservedError(`has ${reader.count} results, but ${total} ran: index ${expectedIndex} has no result (the results must match the input one to one)`);
+    }
+  }
+}
+
+function expectedPart(lo: number, hi: number): string {
+  return `{"status":"${hvStatusName(lo & 0xffff)}","result":"${formatU64Hex(lo, hi)}"}`;
+}
+
+function observedPart(o: Observed): string {
+  const status = o.status ?? hvStatusName(o.resultLo & 0xffff);
+  return `{"status":${JSON.stringify(status)},"result":"${formatU64Hex(o.resultLo, o.resultHi)}"}`;
+}
+
+/** True when an observed result says something other than hvcall's result value. */
+function resultDisagrees(o: Observed, lo: number, hi: number): boolean {
+  return o.resultLo !== lo || o.resultHi !== hi || (o.status !== undefined && o.status !== hvStatusName(lo & 0xffff));
+}
+
+async function checkRecords(
+  path: string,
+  caller: number,
+  vp: number,
+  dispatcher: Dispatcher,
+  reader: ObservedReader,
+  summary: CheckSummary,
+  emit: (line: string) => Promise<void>,
+): Promise<void> {
+  const runner = new BatchRunner(dispatcher, { caller, vp });
+  const source = await openRecordSource(path);
+  const buffer = new Uint8Array(CHUNK_RECORDS * RECORD_SIZE);
+  const words = new Uint32Array(buffer.buffer);
+  const o = new Observed();
+  let index = 0;
+  let filled = 0;
+  runner.mapScratch();
+  try {
+    for (;;) {
+      const n = await source.read(buffer.subarray(filled));
+      if (n === 0) break;
+      filled += n;
+      const whole = Math.floor(filled / RECORD_SIZE);
+      for (let r = 0; r < whole; r++, index++) {
+        const outcome = runner.dispatchRecord(words, r * RECORD_WORDS);
+        const lo = outcome & 0xffff;
+        const hi = outcome >>> 16;
+        await nextObserved(reader, o, index, `records ${index + 1} or more`);
+        if (o.index !== index) {
+          throw new ObservedError(`${reader.where}: index ${o.index}, where record ${index} comes (the results must list every record once, in order)`);
+        }
+        if (!o.resultGiven) throw new ObservedError(`${reader.where}: result: missing`);
+        if (!resultDisagrees(o, lo, hi)) {
+          summary.agree();
+          continue;
+        }
+        const e = explainLastCall(dispatcher);
+        summary.disagree(hvStatusName(lo), o.status ?? hvStatusName(o.resultLo & 0xffff), e.check, index);
+        await emit(
+          `{"index":${index},"expected":${expectedPart(lo, hi)},"observed":${observedPart(o)},"check":"${e.check}","why":${JSON.stringify(e.why)}}\n`,
+        );
+      }
+      buffer.copyWithin(0, whole * RECORD_SIZE, filled);
+      filled -= whole * RECORD_SIZE;
+    }
+  } finally {
+    runner.unmapScratch();
+    await source.close();
+  }
+  if (filled !== 0) throw new CliUsageError(`records: ${source.name} ends ${filled} bytes into a record`);
+  if (reader.take(o) || (await reader.fill())) {
+    throw new ObservedError(`has more results than the ${index} records (the results must match the input one to one)`);
+  }
+}
+
+async function checkTrace(
+  path: string,
+  defaults: { partition: number; vp: number },
+  dispatcher: Dispatcher,
+  reader: ObservedReader,
+  summary: CheckSummary,
+  emit: (line: string) => Promise<void>,
+): Promise<void> {
+  const engine = new TraceEngine(dispatcher.machine, dispatcher, defaults, false);
+  await checkTraceFile(path, engine);
+  const trace = await openTraceReader(path);
+  const op = new TraceOp();
+  const result = new TraceResult();
+  const o = new Observed();
+  const binary = () => reader.form === "bin";
+  /** An observed entry is read and not matched yet (JSON Lines name their op by index). */
+  let have = false;
+  const next = async () => reader.take(o) || ((await reader.fill()) && reader.take(o));
+  let index = 0;
+  let hypercalls = 0;
+  try {
+    for (;;) {
+      while (trace.take(op)) {
+        engine.run(op, trace.where, result);
+        const isCall = op.code === TraceOpCode.hypercall;
+        if (isCall) hypercalls++;
+        if (!have && (isCall || !binary())) have = await next();
+        if (have && binary()) o.index = index; // a binary file holds one value per hypercall op
+        if (have && (binary() ? isCall : o.index === index)) {
+          have = false;
+          await compareOp(op, result, o, index, dispatcher, summary, emit, reader.where);
+        } else if (have && o.index < index) {
+          throw new ObservedError(`${reader.where}: index ${o.index} is out of order (results follow the trace's op order, once each)`);
+        } else if (isCall) {
+          throw new ObservedError(
+            have
+              ? `${reader.where}: index ${o.index}, but op ${index} is a hypercall and needs a result first`
+              : `has ${reader.count} results, but hypercall op ${index} has none (every hypercall op needs one)`,
+          );
+        }
+        index++;
+      }
+      if (!(await trace.fill())) break;
+    }
+  } catch (error) {
+    if (error instanceof TraceError) throw traceUsageError(error, trace, index);
+    throw error;
+  } finally {
+    await trace.close();
+  }
+  if (have || (await next())) {
+    throw new ObservedError(`${reader.where}: a result for no op of the trace (it has ${index} ops, ${hypercalls} of them hypercalls)`);
+  }
+}
+
+async function compareOp(
+  op: TraceOp,
+  result: TraceResult,
+  o: Observed,
+  index: number,
+  dispatcher: Dispatcher,
+  summary: CheckSummary,
+  emit: (line: string) => Promise<void>,
+  where: string,
+): Promise<void> {
+  if (op.code === TraceOpCode.hypercall) {
+    if (!o.resultGiven) throw new ObservedError(`${where}: result: missing for hypercall op ${index}`);
+    const lo = result.resultLo;
+    const hi = result.resultHi;
+    if (!resultDisagrees(o, lo, hi)) return summary.agree();
+    const e = explainLastCall(dispatcher);
+    summary.disagree(hvStatusName(lo & 0xffff), o.status ?? hvStatusName(o.resultLo & 0xffff), e.check, index);
+    await emit(
+      `{"index":${index},"op":"hypercall","expected":${expectedPart(lo, hi)},"observed":${observedPart(o)},"check":"${e.check}","why":${JSON.stringify(e.why)}}\n`,
+    );
+    return;
+  }
+  // A guest action: compared on the fields the observed line gives.
+  const line = JSON.parse(traceResultLine(index, result, false)) as Record<string, string>;
+  const wrong = (["outcome", "hex", "value"] as const).filter((k) => o[k] !== undefined && o[k] !== line[k]);
+  if (wrong.length === 0) return;
+  const expected = Object.fromEntries(wrong.map((k) => [k, line[k] ?? null]));
+  const observed = Object.fromEntries(wrong.map((k) => [k, o[k]]));
+  summary.disagree(`${line.op} ${line.outcome}`, `${line.op} ${o.outcome ?? line.outcome}`, "guest-action", index);
+  await emit(`${JSON.stringify({ index, op: line.op, expected, observed })}\n`);
+}

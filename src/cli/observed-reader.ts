@@ -1,0 +1,188 @@
+/**
+ * The observed results `hvcall check` holds against hvcall's (docs/cli.md "hvcall check"): JSON
+ * Lines in the shape of `replay` / `run` output — at least `index` and `result` per line, `status`
+ * optional; for a trace's other ops `outcome` (and `hex`, `value`) — or a binary file of 8-byte
+ * result values, one per record or per hypercall op. Read as a stream, like the trace reader.
+ */
+import { type FileHandle, open, stat } from "node:fs/promises";
+import { parseU64Hex } from "../text/hex-text.js";
+import { CliUsageError, fsReason, quote } from "./cli-error.js";
+
+const READ_SIZE = 1 << 20;
+const NEWLINE = 0x0a;
+
+export type ObservedForm = "jsonl" | "bin";
+
+/** One observed result (reused). */
+export class Observed {
+  index = 0;
+  /** The result value, or resultGiven false (an action line). */
+  resultLo = 0;
+  resultHi = 0;
+  resultGiven = false;
+  status: string | undefined;
+  outcome: string | undefined;
+  hex: string | undefined;
+  value: string | undefined;
+}
+
+export class ObservedError extends Error {}
+
+export class ObservedReader {
+  form: ObservedForm | undefined;
+  /** Lines (or values) handed out. */
+  count = 0;
+  where = "the start";
+  private buffer = new Uint8Array(READ_SIZE);
+  private start = 0;
+  private end = 0;
+  private line = 1;
+  private ended = false;
+  private readonly decoder = new TextDecoder();
+
+  private constructor(
+    readonly name: string,
+    private readonly handle: FileHandle | undefined,
+    private readonly forced: ObservedForm | undefined,
+    readonly rereadable: boolean,
+  ) {}
+
+  static async open(path: string, form?: ObservedForm): Promise<ObservedReader> {
+    if (path === "-") return new ObservedReader("stdin", undefined, form, false);
+    try {
+      const s = await stat(path);
+      if (s.isDirectory()) throw new CliUsageError(`--observed ${quote(path)} is a directory`);
+      return new ObservedReader(quote(path), await open(path, "r"), form, s.isFile());
+    } catch (error) {
+      if (error instanceof CliUsageError) throw error;
+      throw new CliUsageError(`--observed: cannot read ${quote(path)}: ${fsReason(error)}`);
+    }
+  }
+
+  private stdin: AsyncIterator<Buffer | string> | undefined;
+  private pending: Uint8Array = new Uint8Array(0);
+
+  private async readSome(into: Uint8Array): Promise<number> {
+    if (this.handle !== undefined) {
+      try {
+        return (await this.handle.read(into, 0, into.length, null)).bytesRead;
+      } catch (error) {
+        throw new CliUsageError(`--observed: cannot read ${this.name}: ${fsReason(error)}`);
+      }
+    }
+    if (this.pending.length === 0) {
+      this.stdin ??= process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+      const next = await this.stdin.next();
+      if (next.done === true) return 0;
+      this.pending = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
+    }
+    const n = Math.min(this.pending.length, into.length);
+    into.set(this.pending.subarray(0, n));
+    this.pending = this.pending.subarray(n);
+    return n;
+  }
+
+  /** Reads more; false at the end. */
+  async fill(): Promise<boolean> {
+    if (this.ended) return false;
+    if (this.start > 0) {
+      this.buffer.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (this.end === this.buffer.length) {
+      const bigger = new Uint8Array(this.buffer.length * 2);
+      bigger.set(this.buffer);
+      this.buffer = bigger;
+    }
+    const n = await this.readSome(this.buffer.subarray(this.end));
+    if (n === 0) {
+      this.ended = true;
+      if (this.form === "bin" && this.end - this.start !== 0) {
+        throw new ObservedError(`${this.count * 8 + (this.end - this.start)} bytes: a binary results file is 8 bytes per result value`);
+      }
+      return this.end > this.start;
+    }
+    this.end += n;
+    if (this.form === undefined) {
+      const first = this.buffer.subarray(0, this.end).find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+      // JSON Lines start with "{"; a binary file is 8-byte values (told apart by --observed-form).
+      this.form = this.forced ?? (first === 0x7b ? "jsonl" : "bin");
+    }
+    return true;
+  }
+
+  /** The next observed result into `into`; false when more must be read. Throws ObservedError. */
+  take(into: Observed): boolean {
+    if (this.form === "bin") {
+      if (this.end - this.start < 8) return false;
+      const b = this.buffer;
+      const at = this.start;
+      into.index = this.count;
+      into.resultLo = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+      into.resultHi = (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0;
+      into.resultGiven = true;
+      into.status = into.outcome = into.hex = into.value = undefined;
+      this.where = `value ${this.count} (byte ${this.count * 8})`;
+      this.start += 8;
+      this.count++;
+      return true;
+    }
+    if (this.form !== "jsonl") return false;
+    for (;;) {
+      let nl = this.buffer.indexOf(NEWLINE, this.start);
+      if (nl < 0 || nl >= this.end) {
+        if (!this.ended || this.start >= this.end) return false;
+        nl = this.end;
+      }
+      const text = this.decoder.decode(this.buffer.subarray(this.start, nl));
+      this.start = Math.min(nl + 1, this.end);
+      const n = this.line++;
+      if (text.trim() === "") continue;
+      this.where = `line ${n}`;
+      parseObservedLine(text, this.where, into);
+      this.count++;
+      return true;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
+  }
+}
+
+function parseObservedLine(text: string, where: string, into: Observed): void {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ObservedError(`${where}: not a JSON object (not valid JSON)`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new ObservedError(`${where}: not a JSON object`);
+  const o = json as Readonly<Record<string, unknown>>;
+  if (typeof o.index !== "number" || !Number.isSafeInteger(o.index) || o.index < 0) {
+    throw new ObservedError(`${where}: index: expected a non-negative integer, got ${JSON.stringify(o.index) ?? "nothing"}`);
+  }
+  into.index = o.index;
+  into.resultGiven = o.result !== undefined;
+  if (into.resultGiven) {
+    const value = typeof o.result === "string" ? parseU64Hex(o.result) : undefined;
+    if (value === undefined) throw new ObservedError(`${where}: result: expected a 64-bit hex string like "0x0000000000000000"`);
+    into.resultLo = Number(value & 0xffffffffn);
+    into.resultHi = Number(value >> 32n);
+  }
+  into.status = stringField(o, "status", where);
+  into.outcome = stringField(o, "outcome", where);
+  into.hex = stringField(o, "hex", where);
+  into.value = stringField(o, "value", where);
+  if (!into.resultGiven && into.outcome === undefined) {
+    throw new ObservedError(`${where}: result: missing (a line needs index and result, or an op's outcome)`);
+  }
+}
+
+function stringField(o: Readonly<Record<string, unknown>>, key: string, where: string): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string") throw new ObservedError(`${where}: ${key}: expected a string`);
+  return v;
+}

@@ -1,0 +1,200 @@
+/**
+ * Reading a guest trace, JSON Lines or binary (docs/trace-format.md), from a file or stdin, as a
+ * stream: `fill()` reads more (async), `take()` hands out the next op from what was read (sync, so
+ * the run loop costs no promise per op). The form is told by the first bytes: the binary header's
+ * magic, or anything else for JSON Lines.
+ */
+import { type FileHandle, open, stat } from "node:fs/promises";
+import { checkTraceHeader, decodeTraceRecord, TRACE_HEADER_SIZE, TRACE_MAGIC } from "../trace/trace-binary.js";
+import { parseTraceLine } from "../trace/trace-jsonl.js";
+import { TraceError, type TraceOp } from "../trace/trace-op.js";
+import { CliUsageError, fsReason, quote } from "./cli-error.js";
+
+const READ_SIZE = 1 << 20;
+const NEWLINE = 0x0a;
+
+export type TraceForm = "jsonl" | "binary";
+
+export interface TraceReader {
+  readonly name: string;
+  /** The form, known once the first bytes are read (after the first fill). */
+  form: TraceForm | undefined;
+  /** Ops handed out so far. */
+  readonly count: number;
+  /** Where the op last handed out (or failing) sits, for messages: "line 3", "record 2 (byte 40)". */
+  readonly where: string;
+  /** True when the source is a regular file (it can be read twice: a check pass, then the run). */
+  readonly rereadable: boolean;
+  /** Reads more; false at the end of the input (an unfinished op there is a TraceError). */
+  fill(): Promise<boolean>;
+  /** The next op of what was read into `into`; false when more must be read first. */
+  take(into: TraceOp): boolean;
+  close(): Promise<void>;
+}
+
+interface ByteSource {
+  read(into: Uint8Array): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function fileSource(path: string): Promise<ByteSource & { regular: boolean }> {
+  let handle: FileHandle;
+  let regular: boolean;
+  try {
+    const s = await stat(path);
+    if (s.isDirectory()) throw new CliUsageError(`trace: ${quote(path)} is a directory, not a trace`);
+    regular = s.isFile();
+    handle = await open(path, "r");
+  } catch (error) {
+    if (error instanceof CliUsageError) throw error;
+    throw new CliUsageError(`trace: cannot read ${quote(path)}: ${fsReason(error)}`);
+  }
+  return {
+    regular,
+    async read(into) {
+      try {
+        return (await handle.read(into, 0, into.length, null)).bytesRead;
+      } catch (error) {
+        throw new CliUsageError(`trace: cannot read ${quote(path)}: ${fsReason(error)}`);
+      }
+    },
+    close: () => handle.close(),
+  };
+}
+
+function stdinSource(): ByteSource {
+  const chunks = process.stdin[Symbol.asyncIterator]();
+  let pending: Uint8Array = new Uint8Array(0);
+  return {
+    async read(into) {
+      if (pending.length === 0) {
+        const next = (await chunks.next()) as IteratorResult<Buffer | string>;
+        if (next.done === true) return 0;
+        pending = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
+      }
+      const n = Math.min(pending.length, into.length);
+      into.set(pending.subarray(0, n));
+      pending = pending.subarray(n);
+      return n;
+    },
+    async close() {
+      await chunks.return?.();
+    },
+  };
+}
+
+/** Opens a trace file, or stdin for "-". */
+export async function openTraceReader(path: string): Promise<TraceReader> {
+  const source = path === "-" ? { ...stdinSource(), regular: false } : await fileSource(path);
+  return new StreamTraceReader(path === "-" ? "stdin" : quote(path), source, source.regular);
+}
+
+class StreamTraceReader implements TraceReader {
+  form: TraceForm | undefined;
+  count = 0;
+  where = "the start";
+  private buffer = new Uint8Array(READ_SIZE);
+  private view = new DataView(this.buffer.buffer);
+  /** Bytes [start, end) of the buffer are read and not yet handed out. */
+  private start = 0;
+  private end = 0;
+  /** File offset of buffer[0] (binary messages), and the JSON line number of the next line. */
+  private base = 0;
+  private line = 1;
+  private ended = false;
+  private readonly decoder = new TextDecoder("utf-8", { fatal: false });
+
+  constructor(
+    readonly name: string,
+    private readonly source: ByteSource,
+    readonly rereadable: boolean,
+  ) {}
+
+  async fill(): Promise<boolean> {
+    if (this.ended) return false;
+    // Keep what is not handed out yet at the front, and grow the buffer for one long line.
+    if (this.start > 0) {
+      this.buffer.copyWithin(0, this.start, this.end);
+      this.base += this.start;
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (this.end === this.buffer.length) {
+      const bigger = new Uint8Array(this.buffer.length * 2);
+      bigger.set(this.buffer);
+      this.buffer = bigger;
+      this.view = new DataView(bigger.buffer);
+    }
+    const n = await this.source.read(this.buffer.subarray(this.end));
+    if (n === 0) {
+      this.ended = true;
+      this.finish();
+      return this.end > this.start;
+    }
+    this.end += n;
+    if (this.form === undefined) this.detectForm();
+    return true;
+  }
+
+  private detectForm(): void {
+    const magic = TRACE_MAGIC.length;
+    if (this.end < magic && !this.ended) return;
+    const head = this.buffer.subarray(0, Math.min(magic, this.end));
+    const binary = head.length === magic && head.every((b, i) => b === TRACE_MAGIC[i]);
+    this.form = binary ? "binary" : "jsonl";
+  }
+
+  /** At the end of the input: what is left must be a last line (JSON Lines) or nothing. */
+  private finish(): void {
+    if (this.form === undefined) this.detectForm();
+    if (this.form === "binary" && this.end > this.start) {
+      if (this.base + this.start < TRACE_HEADER_SIZE) {
+        throw new TraceError("header", "", `the input ends inside the ${TRACE_HEADER_SIZE}-byte header`);
+      }
+      throw new TraceError(`record ${this.count} (byte ${this.base + this.start})`, "", "the input ends inside this record");
+    }
+  }
+
+  take(into: TraceOp): boolean {
+    if (this.form === "binary") return this.takeBinary(into);
+    if (this.form === "jsonl") return this.takeLine(into);
+    return false;
+  }
+
+  private takeBinary(into: TraceOp): boolean {
+    if (this.base + this.start === 0) {
+      if (this.end < TRACE_HEADER_SIZE) return false;
+      checkTraceHeader(this.buffer);
+      this.start = TRACE_HEADER_SIZE;
+    }
+    const at = this.base + this.start;
+    const size = decodeTraceRecord(this.view, this.start, this.end, into, this.count, at);
+    if (size === 0) return false;
+    this.where = `record ${this.count} (byte ${at})`;
+    this.start += size;
+    this.count++;
+    return true;
+  }
+
+  private takeLine(into: TraceOp): boolean {
+    for (;;) {
+      let nl = this.buffer.indexOf(NEWLINE, this.start);
+      if (nl < 0 || nl >= this.end) {
+        if (!this.ended || this.start >= this.end) return false;
+        nl = this.end; // the last line, without a newline
+      }
+      const text = this.decoder.decode(this.buffer.subarray(this.start, nl));
+      this.start = Math.min(nl + 1, this.end);
+      const lineNumber = this.line++;
+      if (text.trim() === "") continue; // blank lines are not ops
+      this.where = `line ${lineNumber}`;
+      parseTraceLine(text, this.where, into);
+      this.count++;
+      return true;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.source.close();
+  }
+}

@@ -1,0 +1,213 @@
+import { NOT_GIVEN, READ_MAX_BYTES, TraceError, type TraceOp, TraceOpCode, traceOpName } from "./trace-op.js";
+
+/**
+ * The binary form of a guest trace (docs/trace-format.md): the same ops as the JSON Lines form,
+ * self-describing and streamable, for fuzzers and for speed.
+ *
+ *   file   = header record*
+ *   header = "HVTRACE\0" (8 bytes) · version u16 = 1 · header size u16 = 16 · reserved u32 = 0
+ *   record = op u8 · flags u8 · reserved u16 = 0 · body size u32 · body (body size bytes)
+ *   body   = [partition u64 if flags bit 0] [vp u32, 0 u32 if flags bit 1] fields of the op
+ *   fields: hypercall: control u64, rdx u64, [r8 u64 if flags bit 2]
+ *           write: gpa u64, length u32, 0 u32, bytes (padded with zeros to 8)
+ *           read:  gpa u64, length u32, 0 u32
+ *           wrmsr: msr u32, 0 u32, value u64
+ *           rdmsr: msr u32, 0 u32
+ *           eoi:   (nothing)
+ * Little-endian; every record is a multiple of 8 bytes long, so records stay 8-byte aligned.
+ */
+export const TRACE_MAGIC = Uint8Array.from([0x48, 0x56, 0x54, 0x52, 0x41, 0x43, 0x45, 0x00]); // "HVTRACE\0"
+export const TRACE_VERSION = 1;
+export const TRACE_HEADER_SIZE = 16;
+export const RECORD_HEADER_SIZE = 8;
+
+const FLAG_PARTITION = 1;
+const FLAG_VP = 2;
+const FLAG_R8 = 4;
+const FLAGS_KNOWN = FLAG_PARTITION | FLAG_VP | FLAG_R8;
+/** A record body is at most this long (a write of 1 MiB plus its fields). */
+export const MAX_BODY_SIZE = (1 << 20) + 64;
+
+function pad8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** The body size an op with these flags has (write: for `length` bytes). */
+function bodySize(code: number, flags: number, length: number): number {
+  let size = (flags & FLAG_PARTITION ? 8 : 0) + (flags & FLAG_VP ? 8 : 0);
+  switch (code) {
+    case TraceOpCode.hypercall:
+      return size + 16 + (flags & FLAG_R8 ? 8 : 0);
+    case TraceOpCode.write:
+      return size + 16 + pad8(length);
+    case TraceOpCode.read:
+    case TraceOpCode.wrmsr:
+      return size + 16;
+    case TraceOpCode.rdmsr:
+      return size + 8;
+    default:
+      return size;
+  }
+}
+
+/** The file header. */
+export function traceHeader(): Uint8Array {
+  const out = new Uint8Array(TRACE_HEADER_SIZE);
+  out.set(TRACE_MAGIC);
+  const view = new DataView(out.buffer);
+  view.setUint16(8, TRACE_VERSION, true);
+  view.setUint16(10, TRACE_HEADER_SIZE, true);
+  return out;
+}
+
+/** Checks a file header (the first 16 bytes); throws a TraceError saying what is wrong. */
+export function checkTraceHeader(bytes: Uint8Array): void {
+  const where = "header";
+  for (let i = 0; i < TRACE_MAGIC.length; i++) {
+    if (bytes[i] !== TRACE_MAGIC[i]) throw new TraceError(where, "", 'not a binary hvcall trace (it does not start with "HVTRACE\\0")');
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, TRACE_HEADER_SIZE);
+  const version = view.getUint16(8, true);
+  if (version !== TRACE_VERSION) {
+    throw new TraceError(where, "version", `binary trace version ${version}; this hvcall reads version ${TRACE_VERSION}`);
+  }
+  if (view.getUint16(10, true) !== TRACE_HEADER_SIZE || view.getUint32(12, true) !== 0) {
+    throw new TraceError(where, "", `a version ${TRACE_VERSION} header is ${TRACE_HEADER_SIZE} bytes with its reserved field 0`);
+  }
+}
+
+/** One op as a binary record. */
+export function encodeTraceOp(op: TraceOp): Uint8Array {
+  const flags =
+    (op.partition !== NOT_GIVEN ? FLAG_PARTITION : 0) |
+    (op.vp !== NOT_GIVEN ? FLAG_VP : 0) |
+    (op.code === TraceOpCode.hypercall && op.r8Given ? FLAG_R8 : 0);
+  const size = bodySize(op.code, flags, op.bytes.length);
+  const out = new Uint8Array(RECORD_HEADER_SIZE + size);
+  const v = new DataView(out.buffer);
+  v.setUint8(0, op.code);
+  v.setUint8(1, flags);
+  v.setUint32(4, size, true);
+  let at = RECORD_HEADER_SIZE;
+  if (flags & FLAG_PARTITION) {
+    v.setBigUint64(at, BigInt(op.partition), true);
+    at += 8;
+  }
+  if (flags & FLAG_VP) {
+    v.setUint32(at, op.vp, true);
+    at += 8;
+  }
+  const pair = (lo: number, hi: number) => {
+    v.setUint32(at, lo, true);
+    v.setUint32(at + 4, hi, true);
+    at += 8;
+  };
+  switch (op.code) {
+    case TraceOpCode.hypercall:
+      pair(op.controlLo, op.controlHi);
+      pair(op.rdxLo, op.rdxHi);
+      if (flags & FLAG_R8) pair(op.r8Lo, op.r8Hi);
+      break;
+    case TraceOpCode.write:
+      pair(op.gpaLo, op.gpaHi);
+      pair(op.bytes.length, 0);
+      out.set(op.bytes, at);
+      break;
+    case TraceOpCode.read:
+      pair(op.gpaLo, op.gpaHi);
+      pair(op.length, 0);
+      break;
+    case TraceOpCode.wrmsr:
+      pair(op.msr, 0);
+      pair(op.valueLo, op.valueHi);
+      break;
+    case TraceOpCode.rdmsr:
+      pair(op.msr, 0);
+      break;
+  }
+  return out;
+}
+
+/**
+ * Decodes the record at `offset` of `view` (which holds `end` bytes) into `into`. Returns the
+ * record's size, or 0 when the record is not whole yet (read more and call again). Throws a
+ * TraceError for a malformed record; `index` and `fileOffset` only name it in the message.
+ */
+export function decodeTraceRecord(
+  view: DataView,
+  offset: number,
+  end: number,
+  into: TraceOp,
+  index: number,
+  fileOffset: number,
+): number {
+  if (end - offset < RECORD_HEADER_SIZE) return 0;
+  const where = `record ${index} (byte ${fileOffset})`;
+  const code = view.getUint8(offset);
+  const flags = view.getUint8(offset + 1);
+  const size = view.getUint32(offset + 4, true);
+  const name = traceOpName(code);
+  if (name === undefined) throw new TraceError(where, "op", `unknown op code ${code} (1 hypercall … 6 eoi)`);
+  if ((flags & ~FLAGS_KNOWN) !== 0 || (flags & FLAG_R8 && code !== TraceOpCode.hypercall) || view.getUint16(offset + 2, true) !== 0) {
+    throw new TraceError(where, "flags", `flags 0x${flags.toString(16)} or the reserved field are not valid for a ${name} record`);
+  }
+  if (size > MAX_BODY_SIZE || size % 8 !== 0) throw new TraceError(where, "size", `body size ${size} is not a multiple of 8 up to ${MAX_BODY_SIZE}`);
+  if (end - offset < RECORD_HEADER_SIZE + size) return 0;
+  into.reset(code as TraceOp["code"]);
+  let at = offset + RECORD_HEADER_SIZE;
+  if (flags & FLAG_PARTITION) {
+    const id = view.getBigUint64(at, true);
+    if (id < 1n || id > BigInt(Number.MAX_SAFE_INTEGER)) throw new TraceError(where, "partition", `partition id ${id} is not 1..2^53-1`);
+    into.partition = Number(id);
+    at += 8;
+  }
+  if (flags & FLAG_VP) {
+    into.vp = view.getUint32(at, true);
+    if (view.getUint32(at + 4, true) !== 0) throw new TraceError(where, "vp", "the padding after the VP index must be 0");
+    at += 8;
+  }
+  let length = 0;
+  switch (code) {
+    case TraceOpCode.hypercall:
+      into.controlLo = view.getUint32(at, true);
+      into.controlHi = view.getUint32(at + 4, true);
+      into.rdxLo = view.getUint32(at + 8, true);
+      into.rdxHi = view.getUint32(at + 12, true);
+      if (flags & FLAG_R8) {
+        into.r8Lo = view.getUint32(at + 16, true);
+        into.r8Hi = view.getUint32(at + 20, true);
+        into.r8Given = true;
+      }
+      break;
+    case TraceOpCode.write:
+    case TraceOpCode.read:
+      into.gpaLo = view.getUint32(at, true);
+      into.gpaHi = view.getUint32(at + 4, true);
+      length = view.getUint32(at + 8, true);
+      if (view.getUint32(at + 12, true) !== 0) throw new TraceError(where, "length", "the padding after the length must be 0");
+      if (code === TraceOpCode.read) {
+        if (length < 1 || length > READ_MAX_BYTES) throw new TraceError(where, "length", `a read is 1..${READ_MAX_BYTES} bytes, not ${length}`);
+        into.length = length;
+      }
+      break;
+    case TraceOpCode.wrmsr:
+    case TraceOpCode.rdmsr:
+      into.msr = view.getUint32(at, true);
+      if (view.getUint32(at + 4, true) !== 0) throw new TraceError(where, "msr", "the padding after the MSR number must be 0");
+      if (code === TraceOpCode.wrmsr) {
+        into.valueLo = view.getUint32(at + 8, true);
+        into.valueHi = view.getUint32(at + 12, true);
+      }
+      break;
+  }
+  if (size !== bodySize(code, flags, length)) {
+    throw new TraceError(where, "size", `body size ${size}; a ${name} record with these fields has ${bodySize(code, flags, length)}`);
+  }
+  if (code === TraceOpCode.write) {
+    for (let i = at + 16 + length; i < at + 16 + pad8(length); i++) {
+      if (view.getUint8(i) !== 0) throw new TraceError(where, "bytes", "the padding after the written bytes must be 0");
+    }
+    into.bytes = new Uint8Array(view.buffer, view.byteOffset + at + 16, length).slice();
+  }
+  return RECORD_HEADER_SIZE + size;
+}

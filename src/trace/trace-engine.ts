@@ -1,0 +1,117 @@
+import { hvStatusName } from "../abi/hv-status.js";
+import { outcomeStatus, resultHi, resultLo } from "../abi/hypercall-result.js";
+import { halvesToU64, u64ToHalves } from "../abi/u64.js";
+import type { Dispatcher } from "../dispatch/dispatcher.js";
+import { explainLastCall } from "../dispatch/explain.js";
+import type { Machine } from "../state/machine.js";
+import { rescanMessages } from "../state/message-queues.js";
+import { guestReadMsr, guestWriteMsr } from "../state/synic-msr-access.js";
+import { actsAsVp, NOT_GIVEN, TraceError, type TraceOp, TraceOpCode } from "./trace-op.js";
+
+/** The partition and VP an op uses when it names none (--caller, --vp). */
+export interface TraceDefaults {
+  readonly partition: number;
+  readonly vp: number;
+}
+
+/** What one op did: a hypercall's outcome, or a guest action's outcome (reused per op). */
+export class TraceResult {
+  code = 0;
+  /** hypercall: the outcome (status | reps << 16) and the result value's halves. */
+  outcome = 0;
+  resultLo = 0;
+  resultHi = 0;
+  /** write / read / wrmsr / rdmsr / eoi. */
+  action: "ok" | "unbacked" | "#GP" = "ok";
+  /** read: the bytes; rdmsr: the value. */
+  bytes: Uint8Array | undefined;
+  valueLo = 0;
+  valueHi = 0;
+  /** With explain, for a hypercall. */
+  check = "";
+  why = "";
+
+  get statusName(): string {
+    return hvStatusName(outcomeStatus(this.outcome));
+  }
+}
+
+/**
+ * Runs guest trace ops against a machine (docs/cli.md "hvcall run", docs/synic.md §6): hypercalls
+ * through the dispatcher, the guest actions through the machine's guest paths. An op naming a
+ * partition or VP the machine does not have is host misuse: a TraceError, before anything runs
+ * for that op (`check` finds it without running anything).
+ */
+export class TraceEngine {
+  constructor(
+    readonly machine: Machine,
+    readonly dispatcher: Dispatcher,
+    private readonly defaults: TraceDefaults,
+    private readonly explain = false,
+  ) {}
+
+  /** The (partition slot, VP slot) an op acts on; VP slot -1 for write/read. Throws TraceError. */
+  resolve(op: TraceOp, where: string): [number, number] {
+    const m = this.machine;
+    const id = op.partition === NOT_GIVEN ? this.defaults.partition : op.partition;
+    const p = m.partitionSlot(id);
+    if (p < 0) {
+      throw new TraceError(where, op.partition === NOT_GIVEN ? "partition (--caller)" : "partition", `no partition with id ${id} in the scenario`);
+    }
+    if (!actsAsVp(op.code) && op.vp === NOT_GIVEN) return [p, -1];
+    const index = op.vp === NOT_GIVEN ? this.defaults.vp : op.vp;
+    const v = m.vpSlot(p, index);
+    if (v < 0) {
+      const field = op.vp === NOT_GIVEN ? "vp (--vp)" : "vp";
+      throw new TraceError(where, field, `partition ${id} has no VP with index ${index}`);
+    }
+    return [p, v];
+  }
+
+  /** Runs one op; the result goes to `out`. */
+  run(op: TraceOp, where: string, out: TraceResult): void {
+    const [p, v] = this.resolve(op, where);
+    const m = this.machine;
+    out.code = op.code;
+    out.bytes = undefined;
+    out.action = "ok";
+    switch (op.code) {
+      case TraceOpCode.hypercall: {
+        const outcome = this.dispatcher.dispatch(p, v, op.controlLo, op.controlHi, op.rdxLo, op.rdxHi, op.r8Lo, op.r8Hi);
+        out.outcome = outcome;
+        out.resultLo = resultLo(outcome);
+        out.resultHi = resultHi(outcome);
+        if (this.explain) {
+          const e = explainLastCall(this.dispatcher);
+          out.check = e.check;
+          out.why = e.why;
+        }
+        return;
+      }
+      case TraceOpCode.write:
+        out.action = m.memory[p]!.guestWrite(halvesToU64(op.gpaLo, op.gpaHi), op.bytes) ? "ok" : "unbacked";
+        return;
+      case TraceOpCode.read: {
+        const bytes = m.memory[p]!.guestRead(halvesToU64(op.gpaLo, op.gpaHi), op.length);
+        out.action = bytes === undefined ? "unbacked" : "ok";
+        out.bytes = bytes;
+        return;
+      }
+      case TraceOpCode.wrmsr:
+        out.action = guestWriteMsr(m, v, op.msr, op.valueLo, op.valueHi);
+        return;
+      case TraceOpCode.rdmsr: {
+        const value = guestReadMsr(m, v, op.msr);
+        if (value === undefined) out.action = "#GP";
+        else {
+          const { lo, hi } = u64ToHalves(value);
+          out.valueLo = lo;
+          out.valueHi = hi;
+        }
+        return;
+      }
+      default:
+        rescanMessages(m, v);
+    }
+  }
+}

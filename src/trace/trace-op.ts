@@ -1,0 +1,103 @@
+/**
+ * A guest trace operation (docs/cli.md "hvcall run", docs/synic.md §6): a hypercall, or one of the
+ * guest actions a hypervisor sees besides hypercalls. Both trace forms (JSON Lines and binary)
+ * decode into this one shape; 64-bit values travel as u32 halves so that the binary form runs
+ * without BigInt. The object is mutable so that a reader can reuse one for every op.
+ */
+export const TraceOpCode = {
+  hypercall: 1,
+  write: 2,
+  read: 3,
+  wrmsr: 4,
+  rdmsr: 5,
+  eoi: 6,
+} as const;
+
+export type TraceOpName = keyof typeof TraceOpCode;
+export type TraceOpCodeValue = (typeof TraceOpCode)[TraceOpName];
+
+export const TRACE_OP_NAMES = Object.keys(TraceOpCode) as TraceOpName[];
+
+const NAME_BY_CODE: readonly (TraceOpName | undefined)[] = (() => {
+  const out: (TraceOpName | undefined)[] = [];
+  for (const name of TRACE_OP_NAMES) out[TraceOpCode[name]] = name;
+  return out;
+})();
+
+export function traceOpName(code: number): TraceOpName | undefined {
+  return NAME_BY_CODE[code];
+}
+
+/** Ops that act as a VP (they use `vp`); write and read act on the partition's memory. */
+export function actsAsVp(code: number): boolean {
+  return code !== TraceOpCode.write && code !== TraceOpCode.read;
+}
+
+/** `partition` / `vp` not given: the op uses the defaults (--caller, --vp). */
+export const NOT_GIVEN = -1;
+
+/** The largest `read` (one page). */
+export const READ_MAX_BYTES = 4096;
+
+export class TraceOp {
+  code: TraceOpCodeValue = TraceOpCode.eoi;
+  /** HV_PARTITION_ID, or NOT_GIVEN. */
+  partition: number = NOT_GIVEN;
+  /** HV_VP_INDEX, or NOT_GIVEN. */
+  vp: number = NOT_GIVEN;
+  // hypercall: RCX, RDX, R8 (r8Given: the op named R8; it defaults to 0).
+  controlLo = 0;
+  controlHi = 0;
+  rdxLo = 0;
+  rdxHi = 0;
+  r8Lo = 0;
+  r8Hi = 0;
+  r8Given = false;
+  // write / read: the GPA; write's bytes; read's length.
+  gpaLo = 0;
+  gpaHi = 0;
+  bytes: Uint8Array = new Uint8Array(0);
+  length = 0;
+  // wrmsr / rdmsr
+  msr = 0;
+  valueLo = 0;
+  valueHi = 0;
+
+  /** Back to an eoi with nothing given (a reader refills it). */
+  reset(code: TraceOpCodeValue): this {
+    this.code = code;
+    this.partition = NOT_GIVEN;
+    this.vp = NOT_GIVEN;
+    this.controlLo = this.controlHi = this.rdxLo = this.rdxHi = this.r8Lo = this.r8Hi = 0;
+    this.r8Given = false;
+    this.gpaLo = this.gpaHi = 0;
+    this.length = 0;
+    this.msr = this.valueLo = this.valueHi = 0;
+    return this;
+  }
+
+  get name(): TraceOpName {
+    return NAME_BY_CODE[this.code]!;
+  }
+
+  /** A copy (tests, tools). */
+  clone(): TraceOp {
+    const o = Object.assign(new TraceOp(), this);
+    o.bytes = this.bytes.slice();
+    return o;
+  }
+}
+
+/** A trace that is host input and breaks the format: where, which field, what is wrong. */
+export class TraceError extends Error {
+  constructor(
+    /** "line 4" (JSON Lines) or "record 4 (byte 96)" (binary). */
+    readonly where: string,
+    /** The field, or "" for the whole op. */
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${where}: ${field === "" ? "" : `${field}: `}${reason}`);
+    this.name = "TraceError";
+  }
+}
