@@ -1,15 +1,17 @@
 /**
  * `npm run bench`: throughput and allocation of every way to run HvCallSignalEvent records, each
- * against the naive baseline measured in the same run; threaded scaling; scenario load at scale.
- * Prints a table and writes bench/results.json.
+ * against the naive baseline measured in the same run; HvCallPostMessage per call; the command
+ * line end to end (run on JSON Lines and binary traces, replay --output bin, check); threaded
+ * scaling; scenario load at scale. Prints a table and writes the results as JSON, by default to
+ * node_modules/.cache/hvcall-bench/results.json (untracked; `--out FILE` to put them elsewhere).
  *
- *   node --expose-gc <build>/bench/run.js [section ...]
+ *   node --expose-gc <build>/bench/run.js [--out FILE] [section ...]
  *
- * Sections: api (batch, batchShared, perCall, naive), replay, threads, scale; default all.
- * HVCALL_BENCH_RECORDS overrides the record count (default 1,000,000).
+ * Sections: api (batch, batchShared, dispatch, perCall, naive), replay, messages, cli, threads,
+ * scale; default all. HVCALL_BENCH_RECORDS overrides the record count (default 1,000,000).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,7 +32,14 @@ import {
 import { loadMachine } from "../src/state/load-machine.js";
 import type { Machine } from "../src/state/machine.js";
 import { parseScenarioText } from "../src/state/scenario-schema.js";
+import { benchCli, type CliRun } from "./cli-runs.js";
 import { allocatedBytes, hasGc, machineFacts, timeIt } from "./measure.js";
+import {
+  benchPostMessage,
+  type MessageScenario,
+  messageScenario,
+  type PostResult,
+} from "./messages.js";
 import { NaiveMachine, runNaive } from "./naive.js";
 import { benchScale, type ScaleResult } from "./scale.js";
 import { benchThreads, type ThreadsResult } from "./threads.js";
@@ -44,8 +53,18 @@ import {
 } from "./workload.js";
 
 const RECORDS = Number(process.env.HVCALL_BENCH_RECORDS ?? 1_000_000);
+/**
+ * The command-line rows run long enough that process start-up (~0.15 s: node, the CLI, zod)
+ * does not hide the throughput: 10 M records (160 MiB) for replay and check, 3 M trace ops.
+ */
+const CLI_RECORDS = Number(process.env.HVCALL_BENCH_CLI_RECORDS ?? 10 * RECORDS);
+const CLI_OPS = Number(process.env.HVCALL_BENCH_CLI_OPS ?? 3 * RECORDS);
 const ROOT = findRoot();
-const sections = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const outAt = argv.indexOf("--out");
+const OUT_FILE = outAt >= 0 ? argv[outAt + 1] : undefined;
+if (outAt >= 0 && OUT_FILE === undefined) throw new Error("--out needs a file");
+const sections = new Set(argv.filter((a, i) => a !== "--out" && i !== outAt + 1));
 const want = (name: string): boolean => sections.size === 0 || sections.has(name);
 
 /** The repository root, from this file's place in the source tree or in the build output. */
@@ -70,7 +89,14 @@ interface CaseResult {
   note?: string;
 }
 
-type CaseName = "batch" | "batchShared" | "perCall" | "naive" | "replay" | "replayThreads2";
+type CaseName =
+  | "batch"
+  | "batchShared"
+  | "dispatch"
+  | "perCall"
+  | "naive"
+  | "replay"
+  | "replayThreads2";
 type WorkloadResults = Partial<Record<CaseName, CaseResult>>;
 
 const scenario = benchScenario();
@@ -126,9 +152,11 @@ async function benchBatch(
 
 async function benchPerCall(w: Workload, statuses: Uint16Array, m: Machine): Promise<CaseResult> {
   const d = new Dispatcher(m);
-  // The scratch page a replay on top of hypercall() would use, as BatchRunner picks it.
+  // The scratch page a replay on top of hypercall() would use, as BatchRunner picks it, mapped
+  // over the caller's memory while the calls run (as BatchRunner does).
   const scratchGpa = new BatchRunner(d, { caller: CALLER, vp: CALLER_VP }).scratchGpa;
-  const scratch = m.memory[m.requirePartition(CALLER)]!.mapPage(scratchGpa);
+  const memory = m.memory[m.requirePartition(CALLER)]!;
+  const scratch = new Uint8Array(4096);
   const scratchOffset = Number(scratchGpa & BigInt(HV_PAGE_OFFSET_MASK));
   const view = new DataView(w.records.buffer, w.records.byteOffset, w.records.byteLength);
   const words = new Uint32Array(w.records.buffer, w.records.byteOffset, w.records.byteLength / 4);
@@ -145,8 +173,34 @@ async function benchPerCall(w: Workload, statuses: Uint16Array, m: Machine): Pro
       statuses[i] = hypercall(d, { caller: CALLER, vp: CALLER_VP, control, input }).status;
     }
   };
-  const t = await timeIt(run, 3, 0);
-  return resultFrom(w.count, t.p50, bytesPerCall(run, 1, w.count), t.samples);
+  const page = Number(scratchGpa >> 12n);
+  const mapped = () => {
+    memory.beginScratch(page, scratch);
+    try {
+      run();
+    } finally {
+      memory.endScratch();
+    }
+  };
+  const t = await timeIt(mapped, 3, 0);
+  return resultFrom(w.count, t.p50, bytesPerCall(mapped, 1, w.count), t.samples);
+}
+
+/** Dispatcher.dispatch per record (u32 halves; the generic path, no batch kernel). */
+async function benchDispatch(w: Workload, statuses: Uint16Array, m: Machine): Promise<CaseResult> {
+  const runner = new BatchRunner(new Dispatcher(m), { caller: CALLER, vp: CALLER_VP });
+  const words = new Uint32Array(w.records.buffer, w.records.byteOffset, w.records.byteLength / 4);
+  const run = () =>
+    runner.withScratch(() => {
+      for (let i = 0, at = 0; i < w.count; i++, at += RECORD_WORDS) {
+        statuses[i] = runner.dispatchRecord(words, at) & RESULT_STATUS_MASK;
+      }
+    });
+  const t = await timeIt(run, 5, 500);
+  const r = resultFrom(w.count, t.p50, bytesPerCall(run, 3, w.count, 3), t.samples);
+  r.note =
+    "Dispatcher.dispatch per record (u32 halves), memory-form input through the scratch page";
+  return r;
 }
 
 async function benchNaive(
@@ -271,14 +325,18 @@ async function benchWorkload(w: Workload, dir: string): Promise<WorkloadResults>
     const sBatch = new Uint16Array(w.count);
     const sShared = new Uint16Array(w.count);
     const sPerCall = new Uint16Array(w.count);
+    const sDispatch = new Uint16Array(w.count);
     const sNaive = new Uint16Array(w.count);
     const mBatch = newMachine(false);
     const mShared = newMachine(true);
     const mPerCall = newMachine(false);
+    const mDispatch = newMachine(false);
     out.batch = await benchBatch(w, false, sBatch, mBatch);
     log("batch", out.batch);
     out.batchShared = await benchBatch(w, true, sShared, mShared);
     log("batchShared", out.batchShared);
+    out.dispatch = await benchDispatch(w, sDispatch, mDispatch);
+    log("dispatch", out.dispatch);
     out.perCall = await benchPerCall(w, sPerCall, mPerCall);
     log("perCall", out.perCall);
     const { r: naive, naive: nm } = await benchNaive(w, sNaive);
@@ -287,6 +345,7 @@ async function benchWorkload(w: Workload, dir: string): Promise<WorkloadResults>
     // Every way of running the records must agree, record by record, and leave the same state.
     for (const [name, s] of [
       ["batchShared", sShared],
+      ["dispatch", sDispatch],
       ["perCall", sPerCall],
       ["naive", sNaive],
     ] as const) {
@@ -296,7 +355,11 @@ async function benchWorkload(w: Workload, dir: string): Promise<WorkloadResults>
           `${w.name}: ${name} disagrees with batch at record ${at}: ${s[at]} vs ${sBatch[at]}`,
         );
     }
-    if (!mBatch.equals(mPerCall.snapshot()) || !mBatch.equals(mShared.snapshot())) {
+    if (
+      !mBatch.equals(mPerCall.snapshot()) ||
+      !mBatch.equals(mShared.snapshot()) ||
+      !mBatch.equals(mDispatch.snapshot())
+    ) {
       throw new Error(`${w.name}: batch, batchShared and perCall left different machine states`);
     }
     let naiveAssertions = 0;
@@ -347,6 +410,7 @@ function printTable(name: string, w: Workload, r: WorkloadResults): void {
   for (const key of [
     "batch",
     "batchShared",
+    "dispatch",
     "perCall",
     "naive",
     "replay",
@@ -384,6 +448,18 @@ async function main(): Promise<void> {
     if (want("threads")) threads = await benchThreads(doc, signals);
     let scale: ScaleResult | undefined;
     if (want("scale")) scale = await benchScale();
+    const msgScenario = messageScenario();
+    let posts: PostResult[] | undefined;
+    if (want("messages")) posts = await benchPostMessage(msgScenario);
+    let cli: CliRun[] | undefined;
+    if (want("cli"))
+      cli = await benchCli(
+        ROOT,
+        dir,
+        msgScenario,
+        signalRecords(msgScenario, CLI_RECORDS),
+        CLI_OPS,
+      );
 
     printTable("signals", signals, rSignals);
     printTable("mixed", mixed, rMixed);
@@ -395,6 +471,28 @@ async function main(): Promise<void> {
         console.log(
           `  ${t.workload.padEnd(12)} ${String(t.threads).padStart(2)} thread(s) ${fmt(t.callsPerSecond, 0).padStart(14)} calls/s  ${fmt(t.nsPerCall, 2).padStart(6)} ns/call  x${fmt(t.scaling, 2)} vs 1 thread`,
         );
+      }
+    }
+    if (posts !== undefined) {
+      console.log(
+        "\nHvCallPostMessage per call (each post delivered into an empty slot, which the guest then empties):",
+      );
+      for (const p of posts) {
+        const bytes = p.bytesPerCall === null ? "n/a" : fmt(p.bytesPerCall, 3);
+        console.log(
+          `  ${p.path.padEnd(24)} ${fmt(p.callsPerSecond, 0).padStart(12)} calls/s ${fmt(p.nsPerCall, 1).padStart(8)} ns/call ${bytes.padStart(8)} bytes/call`,
+        );
+      }
+    }
+    if (cli !== undefined) {
+      console.log(
+        `\ncommand line end to end (${CLI_RECORDS.toLocaleString("en-US")} records, ${CLI_OPS.toLocaleString("en-US")} trace ops; a fresh process each, median of 3):`,
+      );
+      for (const c of cli) {
+        console.log(
+          `  ${c.what.padEnd(80)} ${fmt(c.perSecond / 1e6, 2).padStart(7)} M ${c.unit}s/s  peak RSS ${fmt(c.peakRssMiB, 1)} MiB`,
+        );
+        if (c.note !== undefined) console.log(`    ${c.note}`);
       }
     }
     if (scale !== undefined) {
@@ -416,19 +514,31 @@ async function main(): Promise<void> {
       mixed: rMixed,
       ...(threads === undefined ? {} : { threads }),
       ...(scale === undefined ? {} : { scale }),
+      ...(posts === undefined ? {} : { postMessage: posts }),
+      ...(cli === undefined ? {} : { cli }),
       workloads: { signals: signals.description, mixed: mixed.description },
       seconds,
     };
-    if (sections.size === 0) {
-      const out = path.join(ROOT, "bench", "results.json");
-      writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
-      console.log(`results written to ${path.relative(process.cwd(), out) || out}`);
-    } else {
-      console.log("(some sections only: bench/results.json left as it was)");
-    }
+    const out =
+      OUT_FILE ?? path.join(ROOT, "node_modules", ".cache", "hvcall-bench", "results.json");
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
+    console.log(`results written to ${path.relative(process.cwd(), out) || out}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `count` fast SignalEvent records over the message scenario's event connections. */
+function signalRecords(s: MessageScenario, count: number): Uint8Array {
+  const out = new Uint8Array(count * RECORD_SIZE);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < count; i++) {
+    view.setUint32(i * RECORD_SIZE, 0x1005d, true);
+    view.setUint32(i * RECORD_SIZE + 8, s.eventConnections[i % s.eventConnections.length]!, true);
+    view.setUint32(i * RECORD_SIZE + 12, i % 64, true);
+  }
+  return out;
 }
 
 await main();

@@ -157,7 +157,8 @@ export async function benchThreads(
   const steady = loadMachine(doc, { shared: true });
   const transitions = loadMachine(transitionsScenario(), { shared: true });
   const transitionWork = transitionRecords();
-  const sief = new Uint32Array(transitions.tables.siefBuffer);
+  // The SIEF images are one table of u32 words now (1024 per VP); clearing it clears every flag.
+  const sief = transitions.tables.sief;
   const cases = [
     { workload: "steady" as const, machine: steady, records: signals.records, before: () => {} },
     {

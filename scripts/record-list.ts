@@ -12,9 +12,9 @@
  */
 import { hvStatusFromName } from "../src/abi/hv-status.js";
 import { encodeSignalEventInput } from "../src/abi/signal-event-input.js";
+import { CliUsageError } from "../src/cli/cli-error.js";
 import { encodeRecord, RECORD_SIZE } from "../src/dispatch/hypercall-record.js";
 import { parseU64Hex, U64_HEX_HINT } from "../src/text/hex-text.js";
-import { CliUsageError } from "../src/cli/cli-error.js";
 
 export interface RecordList {
   readonly description: string;

@@ -16,7 +16,12 @@ export {
 export type { HypercallFrame } from "./dispatch/hypercall-frame.js";
 export { encodeRecord, RECORD_SIZE, RESULT_WORDS } from "./dispatch/hypercall-record.js";
 export type { HypercallRow } from "./dispatch/hypercall-row.js";
-export { MAX_SIGNAL_THREADS, runThreaded, SignalPool, type SignalPoolOptions } from "./parallel/signal-pool.js";
+export {
+  MAX_SIGNAL_THREADS,
+  runThreaded,
+  SignalPool,
+  type SignalPoolOptions,
+} from "./parallel/signal-pool.js";
 export { loadMachine, type MachineOptions } from "./state/load-machine.js";
 export {
   type ListenerErrorHandler,

@@ -112,7 +112,8 @@ export class BitLayout<S extends Readonly<Record<string, BitFieldSpec>>> {
     this.name = name;
     this.width = width;
     const fields: Record<string, BitField> = {};
-    for (const [key, spec] of Object.entries(specs)) fields[key] = makeField(key, spec, width, name);
+    for (const [key, spec] of Object.entries(specs))
+      fields[key] = makeField(key, spec, width, name);
     this.fields = fields as { readonly [K in keyof S]: BitField };
     this.list = Object.values(fields).sort((a, b) => a.lsb - b.lsb);
     let next = 0;

@@ -71,7 +71,9 @@ export class BlockLayout {
     for (const spec of specs) {
       const fieldSize = spec.type === "bytes" ? (spec.length ?? 0) : SIZE[spec.type];
       if (spec.offset !== next || fieldSize < 1) {
-        throw new RangeError(`${name}: ${spec.name} at offset ${spec.offset} must follow byte ${next}`);
+        throw new RangeError(
+          `${name}: ${spec.name} at offset ${spec.offset} must follow byte ${next}`,
+        );
       }
       if (spec.type !== "bytes" && spec.offset % fieldSize !== 0) {
         throw new RangeError(`${name}: ${spec.name} is not naturally aligned`);
@@ -107,7 +109,11 @@ export class BlockLayout {
       throw new RangeError(`${this.name}: ${name} is not read as one u32 word`);
     }
     const bits = f.size * 8;
-    return { word: f.offset >>> 2, shift: (f.offset & 3) * 8, mask: bits === 32 ? 0xffffffff : 2 ** bits - 1 };
+    return {
+      word: f.offset >>> 2,
+      shift: (f.offset & 3) * 8,
+      mask: bits === 32 ? 0xffffffff : 2 ** bits - 1,
+    };
   }
 
   /**

@@ -51,7 +51,10 @@ type CallName = (typeof HV_CALL_CODES)[number][0];
 
 /** Call codes by name, e.g. HvCallCode.SignalEvent = 0x005D. */
 export const HvCallCode = Object.fromEntries(HV_CALL_CODES.map(([n, c]) => [n, c])) as {
-  readonly [K in CallName]: Extract<(typeof HV_CALL_CODES)[number], readonly [K, number, string]>[1];
+  readonly [K in CallName]: Extract<
+    (typeof HV_CALL_CODES)[number],
+    readonly [K, number, string]
+  >[1];
 };
 
 export type HvCallCodeName = CallName;

@@ -26,7 +26,10 @@ export const RESULT_REPS_COMPLETED_MASK = F.repsCompleted.mask;
 export const OUTCOME_REPS_SHIFT = 16;
 
 export function packOutcome(status: number, repsCompleted: number): number {
-  return (status & RESULT_STATUS_MASK) | ((repsCompleted & RESULT_REPS_COMPLETED_MASK) << OUTCOME_REPS_SHIFT);
+  return (
+    (status & RESULT_STATUS_MASK) |
+    ((repsCompleted & RESULT_REPS_COMPLETED_MASK) << OUTCOME_REPS_SHIFT)
+  );
 }
 
 export function outcomeStatus(outcome: number): number {

@@ -1,9 +1,21 @@
 // hvcall/abi: the wire formats of the Hyper-V hypercall ABI as hvcall implements them — every
 // TLFS number once, with its TLFS section (docs/hypercall-abi.md, docs/synic.md).
 
-export { type BitField, type BitFieldKind, BitLayout, type LayoutValues, type ValuesOf } from "./bit-layout.js";
-export { type BlockValues, type ByteField, BlockLayout } from "./block-layout.js";
-export { HV_CALL_CODES, HV_EXT_CALL_CODES, HvCallCode, hvCallClass, hvCallCodeName } from "./call-code.js";
+export {
+  type BitField,
+  type BitFieldKind,
+  BitLayout,
+  type LayoutValues,
+  type ValuesOf,
+} from "./bit-layout.js";
+export { BlockLayout, type BlockValues, type ByteField } from "./block-layout.js";
+export {
+  HV_CALL_CODES,
+  HV_EXT_CALL_CODES,
+  HvCallCode,
+  hvCallClass,
+  hvCallCodeName,
+} from "./call-code.js";
 export { HV_CONNECTION_ID, splitConnectionId } from "./connection-id.js";
 export {
   HV_MESSAGE,
@@ -13,7 +25,13 @@ export {
   HV_MESSAGE_TYPE_NONE,
 } from "./hv-message.js";
 export { HV_PAGE_SIZE } from "./hv-page.js";
-export { HV_STATUS_NAMES, HvStatus, hvStatusFromName, hvStatusName, isKnownHvStatus } from "./hv-status.js";
+export {
+  HV_STATUS_NAMES,
+  HvStatus,
+  hvStatusFromName,
+  hvStatusName,
+  isKnownHvStatus,
+} from "./hv-status.js";
 export {
   type CallShape,
   controlViolations,

@@ -7,7 +7,7 @@ export const HvPortType = {
 
 export type HvPortTypeValue = (typeof HvPortType)[keyof typeof HvPortType];
 
-/** The scenario-file spelling of each port type (cli-contract). */
+/** The scenario-file spelling of each port type (docs/cli.md §2). */
 export const PORT_TYPE_NAMES = {
   message: HvPortType.Message,
   event: HvPortType.Event,

@@ -31,7 +31,10 @@ export interface PostMessageInput {
   readonly payload: Uint8Array;
 }
 
-export function decodePostMessageInput(bytes: Uint8Array, offset = 0): PostMessageInput | undefined {
+export function decodePostMessageInput(
+  bytes: Uint8Array,
+  offset = 0,
+): PostMessageInput | undefined {
   return POST_MESSAGE_INPUT.decode(bytes, offset) as PostMessageInput | undefined;
 }
 

@@ -27,7 +27,10 @@ export interface SignalEventInput {
 }
 
 /** Decodes the block (binary-parser); undefined when fewer than 8 bytes are given. Never throws. */
-export function decodeSignalEventInput(bytes: Uint8Array, offset = 0): SignalEventInput | undefined {
+export function decodeSignalEventInput(
+  bytes: Uint8Array,
+  offset = 0,
+): SignalEventInput | undefined {
   return SIGNAL_EVENT_INPUT.decode(bytes, offset) as SignalEventInput | undefined;
 }
 

@@ -23,20 +23,23 @@ export function parseInteger(text: string, max: number): number | undefined {
 /** --caller: HV_PARTITION_ID, a positive integer up to 2^53 - 1. */
 export function callerFlag(text: string): number {
   const id = parseInteger(text, Number.MAX_SAFE_INTEGER);
-  if (id === undefined || id < 1) throw new InvalidArgumentError("expected a partition id, an integer 1..2^53-1.");
+  if (id === undefined || id < 1)
+    throw new InvalidArgumentError("expected a partition id, an integer 1..2^53-1.");
   return id;
 }
 
 /** --vp: HV_VP_INDEX, a u32. */
 export function vpFlag(text: string): number {
   const index = parseInteger(text, HV_VP_INDEX_MAX);
-  if (index === undefined) throw new InvalidArgumentError("expected a VP index, an integer 0..2^32-1.");
+  if (index === undefined)
+    throw new InvalidArgumentError("expected a VP index, an integer 0..2^32-1.");
   return index;
 }
 
 /** A 64-bit number flag: `0x…`, or the hex digits alone (the flag takes only numbers). */
 export function u64Flag(text: string): bigint {
   const value = parseU64Hex(text, true);
-  if (value === undefined) throw new InvalidArgumentError(`expected a 64-bit hex number: ${U64_HEX_HINT}.`);
+  if (value === undefined)
+    throw new InvalidArgumentError(`expected a 64-bit hex number: ${U64_HEX_HINT}.`);
   return value;
 }

@@ -24,7 +24,8 @@ export class CheckSummary {
     this.disagreements++;
     const key = `${expected}\u0000${observed}\u0000${check}`;
     const g = this.groups.get(key);
-    if (g === undefined) this.groups.set(key, { expected, observed, check, count: 1, first: index });
+    if (g === undefined)
+      this.groups.set(key, { expected, observed, check, count: 1, first: index });
     else g.count++;
   }
 
@@ -34,9 +35,19 @@ export class CheckSummary {
     if (this.groups.size === 0) return text;
     const rows = [...this.groups.values()].sort((a, b) => b.count - a.count || a.first - b.first);
     const head = ["count", "expected (hvcall)", "observed", "check", "first index"];
-    const cells = rows.map((g) => [String(g.count), g.expected, g.observed, g.check, String(g.first)]);
+    const cells = rows.map((g) => [
+      String(g.count),
+      g.expected,
+      g.observed,
+      g.check,
+      String(g.first),
+    ]);
     const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-    const line = (c: readonly string[]) => `  ${c.map((x, i) => (i === 0 || i === 4 ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join("  ").trimEnd()}\n`;
+    const line = (c: readonly string[]) =>
+      `  ${c
+        .map((x, i) => (i === 0 || i === 4 ? x.padStart(widths[i]!) : x.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd()}\n`;
     text += line(head);
     for (const c of cells) text += line(c);
     return text;

@@ -1,10 +1,11 @@
 /**
  * `hvcall check`: another implementation's results against hvcall's, for the same records or
- * trace (docs/cli.md "hvcall check"). One JSON line per disagreement, with hvcall's explanation;
+ * trace (docs/cli.md §7). One JSON line per disagreement, with hvcall's explanation;
  * a summary on stderr grouping disagreements by (expected status, observed status, deciding
  * check); exit 0 (all agree), 3 (some disagree), 2 (bad usage or files). Streams both inputs, so
  * a run of any length takes bounded memory.
  */
+import { stat } from "node:fs/promises";
 import { hvStatusName } from "../abi/hv-status.js";
 import { formatU64Hex } from "../abi/u64.js";
 import { BatchRunner } from "../dispatch/batch-runner.js";
@@ -16,15 +17,15 @@ import { TRACE_MAGIC } from "../trace/trace-binary.js";
 import { TraceEngine, TraceResult } from "../trace/trace-engine.js";
 import { TraceError, TraceOp, TraceOpCode } from "../trace/trace-op.js";
 import { traceResultLine } from "../trace/trace-output.js";
+import { CheckSummary } from "./check-summary.js";
 import { CliUsageError, ExitCode } from "./cli-error.js";
+import { readFileHead } from "./file-head.js";
 import { Observed, ObservedError, type ObservedForm, ObservedReader } from "./observed-reader.js";
 import { OutputSink } from "./output-sink.js";
 import { openRecordSource } from "./record-source.js";
 import { checkTraceFile, traceUsageError } from "./run.js";
 import { readScenarioFile, resolveCaller } from "./session.js";
-import { CheckSummary } from "./check-summary.js";
 import { openTraceReader } from "./trace-reader.js";
-import { readFileHead } from "./file-head.js";
 
 export interface CheckOptions {
   readonly scenario: string;
@@ -40,18 +41,25 @@ export interface CheckOptions {
 const CHUNK_RECORDS = 64 * 1024;
 const FLUSH_BYTES = 1 << 16;
 
-async function inputKind(path: string, forced: CheckOptions["input"]): Promise<"records" | "trace"> {
+async function inputKind(
+  path: string,
+  forced: CheckOptions["input"],
+): Promise<"records" | "trace"> {
   if (forced !== undefined) return forced;
   if (/\.(jsonl|ndjson|json)$/i.test(path)) return "trace";
   const head = await readFileHead(path, TRACE_MAGIC.length);
-  return head !== undefined && head.length === TRACE_MAGIC.length && head.every((b, i) => b === TRACE_MAGIC[i])
+  return head !== undefined &&
+    head.length === TRACE_MAGIC.length &&
+    head.every((b, i) => b === TRACE_MAGIC[i])
     ? "trace"
     : "records";
 }
 
 export async function runCheck(inputPath: string, options: CheckOptions): Promise<number> {
   if (inputPath === "-" && options.observed === "-") {
-    throw new CliUsageError("--observed - and the input - are both stdin: give at least one of them as a file");
+    throw new CliUsageError(
+      "--observed - and the input - are both stdin: give at least one of them as a file",
+    );
   }
   const doc = await readScenarioFile(options.scenario);
   const kind = await inputKind(inputPath, options.input);
@@ -67,13 +75,22 @@ export async function runCheck(inputPath: string, options: CheckOptions): Promis
     if (text.length >= FLUSH_BYTES) {
       const open = await sink.write(text);
       text = "";
-      if (!open) throw new CliUsageError("stdout: its reader closed it before the check was complete");
+      if (!open) {
+        sink.check();
+        throw new CliUsageError("stdout: its reader closed it before the check was complete");
+      }
     }
   };
+  await precheckObserved(options, kind === "records" ? await recordCount(inputPath) : undefined);
   try {
-    if (kind === "records") await checkRecords(inputPath, caller, vp, dispatcher, observed, summary, emit);
-    else await checkTrace(inputPath, { partition: caller, vp }, dispatcher, observed, summary, emit);
-    if (text !== "" && !(await sink.write(text))) throw new CliUsageError("stdout: its reader closed it before the check was complete");
+    if (kind === "records")
+      await checkRecords(inputPath, caller, vp, dispatcher, observed, summary, emit);
+    else
+      await checkTrace(inputPath, { partition: caller, vp }, dispatcher, observed, summary, emit);
+    if (text !== "" && !(await sink.write(text))) {
+      sink.check();
+      throw new CliUsageError("stdout: its reader closed it before the check was complete");
+    }
   } catch (error) {
     if (error instanceof ObservedError) {
       throw new CliUsageError(`--observed ${observed.name}: ${error.message}`);
@@ -86,11 +103,73 @@ export async function runCheck(inputPath: string, options: CheckOptions): Promis
   return summary.disagreements === 0 ? ExitCode.Success : ExitCode.Disagree;
 }
 
+/** Records in a regular record file (undefined for a stream). */
+async function recordCount(path: string): Promise<number | undefined> {
+  if (path === "-") return undefined;
+  try {
+    const s = await stat(path);
+    return s.isFile() ? Math.floor(s.size / RECORD_SIZE) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Before anything is compared, when RESULTS is a file: every line well-formed, indexes ascending
+ * (for records exactly 0..n-1, and n of them when the record file's length says n). So a bad
+ * RESULTS file is exit 2 with no disagreement printed first.
+ */
+async function precheckObserved(options: CheckOptions, records: number | undefined): Promise<void> {
+  const reader = await ObservedReader.open(options.observed, options.observedForm);
+  if (!reader.rereadable) {
+    await reader.close();
+    return;
+  }
+  const o = new Observed();
+  let last = -1;
+  try {
+    for (;;) {
+      while (reader.take(o)) {
+        const index = reader.form === "bin" ? reader.count - 1 : o.index;
+        if (records !== undefined && index !== last + 1) {
+          throw new ObservedError(
+            `${reader.where}: index ${index}, where record ${last + 1} comes (the results must list every record once, in order)`,
+          );
+        }
+        if (index <= last)
+          throw new ObservedError(
+            `${reader.where}: index ${index} is out of order (indexes ascend, once each)`,
+          );
+        last = index;
+      }
+      if (!(await reader.fill())) break;
+    }
+    if (records !== undefined && last + 1 !== records) {
+      throw new ObservedError(
+        `has ${last + 1} results for ${records} records (the results must match the input one to one)`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof ObservedError)
+      throw new CliUsageError(`--observed ${reader.name}: ${error.message}`);
+    throw error;
+  } finally {
+    await reader.close();
+  }
+}
+
 /** The next observed result; an ObservedError when the file has no more. */
-async function nextObserved(reader: ObservedReader, into: Observed, expectedIndex: number, total: string): Promise<void> {
+async function nextObserved(
+  reader: ObservedReader,
+  into: Observed,
+  expectedIndex: number,
+  total: string,
+): Promise<void> {
   while (!reader.take(into)) {
     if (!(await reader.fill())) {
-      throw new ObservedError(`has ${reader.count} results, but ${total} ran: index ${expectedIndex} has no result (the results must match the input one to one)`);
+      throw new ObservedError(
+        `has ${reader.count} results, but ${total} ran: index ${expectedIndex} has no result (the results must match the input one to one)`,
+      );
     }
   }
 }
@@ -106,7 +185,11 @@ function observedPart(o: Observed): string {
 
 /** True when an observed result says something other than hvcall's result value. */
 function resultDisagrees(o: Observed, lo: number, hi: number): boolean {
-  return o.resultLo !== lo || o.resultHi !== hi || (o.status !== undefined && o.status !== hvStatusName(lo & 0xffff));
+  return (
+    o.resultLo !== lo ||
+    o.resultHi !== hi ||
+    (o.status !== undefined && o.status !== hvStatusName(lo & 0xffff))
+  );
 }
 
 async function checkRecords(
@@ -138,7 +221,9 @@ async function checkRecords(
         const hi = outcome >>> 16;
         await nextObserved(reader, o, index, `records ${index + 1} or more`);
         if (o.index !== index) {
-          throw new ObservedError(`${reader.where}: index ${o.index}, where record ${index} comes (the results must list every record once, in order)`);
+          throw new ObservedError(
+            `${reader.where}: index ${o.index}, where record ${index} comes (the results must list every record once, in order)`,
+          );
         }
         if (!o.resultGiven) throw new ObservedError(`${reader.where}: result: missing`);
         if (!resultDisagrees(o, lo, hi)) {
@@ -146,7 +231,12 @@ async function checkRecords(
           continue;
         }
         const e = explainLastCall(dispatcher);
-        summary.disagree(hvStatusName(lo), o.status ?? hvStatusName(o.resultLo & 0xffff), e.check, index);
+        summary.disagree(
+          hvStatusName(lo),
+          o.status ?? hvStatusName(o.resultLo & 0xffff),
+          e.check,
+          index,
+        );
         await emit(
           `{"index":${index},"expected":${expectedPart(lo, hi)},"observed":${observedPart(o)},"check":"${e.check}","why":${JSON.stringify(e.why)}}\n`,
         );
@@ -158,9 +248,12 @@ async function checkRecords(
     runner.unmapScratch();
     await source.close();
   }
-  if (filled !== 0) throw new CliUsageError(`records: ${source.name} ends ${filled} bytes into a record`);
+  if (filled !== 0)
+    throw new CliUsageError(`records: ${source.name} ends ${filled} bytes into a record`);
   if (reader.take(o) || (await reader.fill())) {
-    throw new ObservedError(`has more results than the ${index} records (the results must match the input one to one)`);
+    throw new ObservedError(
+      `has more results than the ${index} records (the results must match the input one to one)`,
+    );
   }
 }
 
@@ -187,7 +280,7 @@ async function checkTrace(
   try {
     for (;;) {
       while (trace.take(op)) {
-        engine.run(op, trace.where, result);
+        engine.run(op, trace, result);
         const isCall = op.code === TraceOpCode.hypercall;
         if (isCall) hypercalls++;
         if (!have && (isCall || !binary())) have = await next();
@@ -196,7 +289,9 @@ async function checkTrace(
           have = false;
           await compareOp(op, result, o, index, dispatcher, summary, emit, reader.where);
         } else if (have && o.index < index) {
-          throw new ObservedError(`${reader.where}: index ${o.index} is out of order (results follow the trace's op order, once each)`);
+          throw new ObservedError(
+            `${reader.where}: index ${o.index} is out of order (results follow the trace's op order, once each)`,
+          );
         } else if (isCall) {
           throw new ObservedError(
             have
@@ -215,7 +310,9 @@ async function checkTrace(
     await trace.close();
   }
   if (have || (await next())) {
-    throw new ObservedError(`${reader.where}: a result for no op of the trace (it has ${index} ops, ${hypercalls} of them hypercalls)`);
+    throw new ObservedError(
+      `${reader.where}: a result for no op of the trace (it has ${index} ops, ${hypercalls} of them hypercalls)`,
+    );
   }
 }
 
@@ -230,12 +327,18 @@ async function compareOp(
   where: string,
 ): Promise<void> {
   if (op.code === TraceOpCode.hypercall) {
-    if (!o.resultGiven) throw new ObservedError(`${where}: result: missing for hypercall op ${index}`);
+    if (!o.resultGiven)
+      throw new ObservedError(`${where}: result: missing for hypercall op ${index}`);
     const lo = result.resultLo;
     const hi = result.resultHi;
     if (!resultDisagrees(o, lo, hi)) return summary.agree();
     const e = explainLastCall(dispatcher);
-    summary.disagree(hvStatusName(lo & 0xffff), o.status ?? hvStatusName(o.resultLo & 0xffff), e.check, index);
+    summary.disagree(
+      hvStatusName(lo & 0xffff),
+      o.status ?? hvStatusName(o.resultLo & 0xffff),
+      e.check,
+      index,
+    );
     await emit(
       `{"index":${index},"op":"hypercall","expected":${expectedPart(lo, hi)},"observed":${observedPart(o)},"check":"${e.check}","why":${JSON.stringify(e.why)}}\n`,
     );
@@ -243,10 +346,17 @@ async function compareOp(
   }
   // A guest action: compared on the fields the observed line gives.
   const line = JSON.parse(traceResultLine(index, result, false)) as Record<string, string>;
-  const wrong = (["outcome", "hex", "value"] as const).filter((k) => o[k] !== undefined && o[k] !== line[k]);
+  const wrong = (["outcome", "hex", "value"] as const).filter(
+    (k) => o[k] !== undefined && o[k] !== line[k],
+  );
   if (wrong.length === 0) return;
   const expected = Object.fromEntries(wrong.map((k) => [k, line[k] ?? null]));
   const observed = Object.fromEntries(wrong.map((k) => [k, o[k]]));
-  summary.disagree(`${line.op} ${line.outcome}`, `${line.op} ${o.outcome ?? line.outcome}`, "guest-action", index);
+  summary.disagree(
+    `${line.op} ${line.outcome}`,
+    `${line.op} ${o.outcome ?? line.outcome}`,
+    "guest-action",
+    index,
+  );
   await emit(`${JSON.stringify({ index, op: line.op, expected, observed })}\n`);
 }

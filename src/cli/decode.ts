@@ -6,7 +6,12 @@
 import type { BitField } from "../abi/bit-layout.js";
 import { hvCallClass, hvCallCodeName } from "../abi/call-code.js";
 import { HvStatus, hvStatusName, isKnownHvStatus } from "../abi/hv-status.js";
-import { controlViolations, decodeControl, HV_HYPERCALL_CONTROL, type HypercallControl } from "../abi/hypercall-control.js";
+import {
+  controlViolations,
+  decodeControl,
+  HV_HYPERCALL_CONTROL,
+  type HypercallControl,
+} from "../abi/hypercall-control.js";
 import { HV_HYPERCALL_RESULT } from "../abi/hypercall-result.js";
 import { PARTITION_PRIVILEGE_NAMES, PartitionPrivilegeBit } from "../abi/partition-privilege.js";
 import { formatU64Hex } from "../abi/u64.js";
@@ -41,7 +46,9 @@ export function parseDecodeInput(text: string): Uint8Array {
   }
   const digits = trimmed.replace(/\s+/g, "");
   if (!/^[0-9a-fA-F]*$/.test(digits)) {
-    throw new CliUsageError(`decode: ${quote(trimmed)} is not hex: give a 0x… number, or bytes as hex digits`);
+    throw new CliUsageError(
+      `decode: ${quote(trimmed)} is not hex: give a 0x… number, or bytes as hex digits`,
+    );
   }
   if (digits.length !== 2 * CONTROL_BYTES && digits.length !== 2 * RECORD_SIZE) {
     throw new CliUsageError(
@@ -60,11 +67,20 @@ export interface DecodedField {
   readonly reservedSet: boolean;
 }
 
-function fieldsOf(list: readonly BitField[], get: (f: BitField) => number | bigint | boolean): DecodedField[] {
+function fieldsOf(
+  list: readonly BitField[],
+  get: (f: BitField) => number | bigint | boolean,
+): DecodedField[] {
   return list.map((f) => {
     const raw = get(f);
     const value = typeof raw === "boolean" ? (raw ? 1 : 0) : Number(raw);
-    return { name: f.name, label: f.label, bits: f.bits, value, reservedSet: f.kind === "reserved-zero" && value !== 0 };
+    return {
+      name: f.name,
+      label: f.label,
+      bits: f.bits,
+      value,
+      reservedSet: f.kind === "reserved-zero" && value !== 0,
+    };
   });
 }
 
@@ -132,7 +148,9 @@ export function decodeResultValue(bytes: Uint8Array): Decoded {
       statusName: hvStatusName(r.status),
       known: isKnownHvStatus(r.status),
       repsCompleted: r.repsCompleted,
-      reservedBitsSet: HV_HYPERCALL_RESULT.reservedZeroSet(lo, hi).map((f) => `${f.label} ${f.bits} must be 0`),
+      reservedBitsSet: HV_HYPERCALL_RESULT.reservedZeroSet(lo, hi).map(
+        (f) => `${f.label} ${f.bits} must be 0`,
+      ),
     },
   };
 }
@@ -152,7 +170,8 @@ export function decode(bytes: Uint8Array): Decoded {
     variableHeaderAllowed: false,
   };
   const rulesBroken = controlViolations(lo, hi, shape).map((v) => v.rule);
-  const inputBlock = bytes.length === RECORD_SIZE ? decodeInputBlock(bytes, control, row) : undefined;
+  const inputBlock =
+    bytes.length === RECORD_SIZE ? decodeInputBlock(bytes, control, row) : undefined;
   return {
     kind: inputBlock === undefined ? "control" : "record",
     bytes: Buffer.from(bytes).toString("hex"),
@@ -171,7 +190,11 @@ export function decode(bytes: Uint8Array): Decoded {
   };
 }
 
-function decodeInputBlock(bytes: Uint8Array, control: HypercallControl, row: HypercallRow | undefined): DecodedInputBlock {
+function decodeInputBlock(
+  bytes: Uint8Array,
+  control: HypercallControl,
+  row: HypercallRow | undefined,
+): DecodedInputBlock {
   const block = bytes.subarray(RECORD_INPUT_OFFSET, RECORD_SIZE);
   const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
   const base = {
@@ -202,7 +225,11 @@ function decodeInputBlock(bytes: Uint8Array, control: HypercallControl, row: Hyp
   };
 }
 
-function dispatchVerdict(row: HypercallRow | undefined, rulesBroken: readonly string[], input: DecodedInputBlock | undefined): Decoded["dispatch"] {
+function dispatchVerdict(
+  row: HypercallRow | undefined,
+  rulesBroken: readonly string[],
+  input: DecodedInputBlock | undefined,
+): Decoded["dispatch"] {
   if (row === undefined) {
     return {
       status: hvStatusName(HvStatus.INVALID_HYPERCALL_CODE),
@@ -230,7 +257,9 @@ function dispatchVerdict(row: HypercallRow | undefined, rulesBroken: readonly st
     };
   }
   const memory =
-    input.form === "memory" ? "; a memory call's input GPA must also be aligned and backed (step 4: replay's scratch page is)" : "";
+    input.form === "memory"
+      ? "; a memory call's input GPA must also be aligned and backed (step 4: replay's scratch page is)"
+      : "";
   if (input.rulesBroken.length > 0) {
     return {
       status: hvStatusName(HvStatus.INVALID_HYPERCALL_INPUT),
@@ -269,14 +298,25 @@ export function formatDecoded(d: Decoded): string {
     row(`  ${f.bits.padEnd(12)}${f.label}`, text);
   }
   const broken = c?.rulesBroken ?? r?.reservedBitsSet ?? [];
-  row(c !== undefined ? "  rules broken" : "  reserved bits set", broken.length === 0 ? "none" : broken[0]!);
+  row(
+    c !== undefined ? "  rules broken" : "  reserved bits set",
+    broken.length === 0 ? "none" : broken[0]!,
+  );
   for (const rule of broken.slice(1)) row("", rule);
   const input = d.inputBlock;
   if (input !== undefined) {
     row("input block", `${input.bytes}  (as RDX: ${input.register})`);
-    row("  form", input.form === "fast" ? "fast: RDX carries these bytes" : "memory: the bytes at the input GPA");
-    if (input.fields === undefined) row("  fields", "not an implemented call: its input layout is not known here");
-    else for (const [name, value] of Object.entries(input.fields)) row(`  ${name}`, `${value} (0x${value.toString(16)})`);
+    row(
+      "  form",
+      input.form === "fast"
+        ? "fast: RDX carries these bytes"
+        : "memory: the bytes at the input GPA",
+    );
+    if (input.fields === undefined)
+      row("  fields", "not an implemented call: its input layout is not known here");
+    else
+      for (const [name, value] of Object.entries(input.fields))
+        row(`  ${name}`, `${value} (0x${value.toString(16)})`);
     if (input.note !== undefined) row("  note", input.note);
     if (input.fields !== undefined) {
       row("  rules broken", input.rulesBroken.length === 0 ? "none" : input.rulesBroken[0]!);
@@ -293,7 +333,9 @@ export function formatDecoded(d: Decoded): string {
 export function runDecode(text: string, options: DecodeOptions): number {
   const bytes = parseDecodeInput(text);
   if (options.result === true && bytes.length !== CONTROL_BYTES) {
-    throw new CliUsageError("decode --result: give one 64-bit result value (0x… or its 8 bytes), not a record");
+    throw new CliUsageError(
+      "decode --result: give one 64-bit result value (0x… or its 8 bytes), not a record",
+    );
   }
   const decoded = options.result === true ? decodeResultValue(bytes) : decode(bytes);
   out(options.json === true ? `${JSON.stringify(decoded)}\n` : formatDecoded(decoded));

@@ -52,7 +52,12 @@ export async function runExec(options: ExecOptions): Promise<number> {
   const doc = await readScenarioFile(options.scenario);
   const { caller, vp } = resolveCaller(doc, options.caller, options.vp);
   if (options.dumpState !== undefined) {
-    await checkOutputTarget("--dump-state", options.dumpState, [inputIdentity(options.scenario, "scenario")], true);
+    await checkOutputTarget(
+      "--dump-state",
+      options.dumpState,
+      [inputIdentity(options.scenario, "scenario")],
+      true,
+    );
   }
   const machine = loadMachine(doc);
   const outcome = hypercall(

@@ -18,17 +18,21 @@ import { CliUsageError, ExitCode, oneLine } from "./cli-error.js";
 import type { DecodeOptions } from "./decode.js";
 import type { ExecOptions } from "./exec.js";
 import type { GoldenNewOptions, GoldenUpdateOptions } from "./golden/golden-command.js";
+import { COMMAND_HELP } from "./help-text.js";
 import { installInterruptHandlers } from "./interrupts.js";
 import type { ReplayOptions } from "./replay.js";
 import type { RunOptions } from "./run.js";
 import { err, flushStdout, installStdioGuards, stdoutFailure } from "./stdio.js";
 import type { ConvertOptions } from "./trace-convert.js";
-import { COMMAND_HELP } from "./help-text.js";
 
 const NAME = "hvcall";
 
 /** The package's version, from package.json (two levels up from both src/cli and dist/cli). */
-const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
 
 /** Set to "1" to make the command fail with an internal error once its options are parsed (tests). */
 export const INTERNAL_ERROR_TEST_HOOK = "HVCALL_TEST_INTERNAL_ERROR";
@@ -36,7 +40,9 @@ export const INTERNAL_ERROR_TEST_HOOK = "HVCALL_TEST_INTERNAL_ERROR";
 function threadCount(text: string): number {
   const n = parseInteger(text, Number.MAX_SAFE_INTEGER);
   if (n === undefined || n < 1 || n > MAX_SIGNAL_THREADS) {
-    throw new CliUsageError(`--threads ${oneLine(text)}: expected an integer 1..${MAX_SIGNAL_THREADS} (twice this machine's processors)`);
+    throw new CliUsageError(
+      `--threads ${oneLine(text)}: expected an integer 1..${MAX_SIGNAL_THREADS} (twice this machine's processors)`,
+    );
   }
   return n;
 }
@@ -56,14 +62,23 @@ function sub(parent: Command, name: string, description: string): Command {
   return parent
     .command(name)
     .description(description)
-    .configureOutput(outputFor(`${parent.name() === NAME ? NAME : `${NAME} ${parent.name()}`} ${name}`))
+    .configureOutput(
+      outputFor(`${parent.name() === NAME ? NAME : `${NAME} ${parent.name()}`} ${name}`),
+    )
     .addHelpText("after", COMMAND_HELP[name] ?? "");
 }
 
 function withMachineOptions(command: Command, dumpHelp = true): Command {
   command
-    .requiredOption("--scenario <file>", "the modeled machine: a scenario file (JSON), or - for stdin")
-    .option("--caller <id>", "calling partition id (default: the first partition in the file)", callerFlag)
+    .requiredOption(
+      "--scenario <file>",
+      "the modeled machine: a scenario file (JSON), or - for stdin",
+    )
+    .option(
+      "--caller <id>",
+      "calling partition id (default: the first partition in the file)",
+      callerFlag,
+    )
     .option("--vp <n>", "calling VP index (default: 0)", vpFlag);
   if (dumpHelp) {
     command.option(
@@ -75,7 +90,12 @@ function withMachineOptions(command: Command, dumpHelp = true): Command {
 }
 
 const outputOption = () =>
-  new Option("--output <form>", "json: one line per result; bin: the 8-byte result value (u64 LE) each").choices(["json", "bin"]).default("json");
+  new Option(
+    "--output <form>",
+    "json: one line per result; bin: the 8-byte result value (u64 LE) each",
+  )
+    .choices(["json", "bin"])
+    .default("json");
 
 function buildProgram(setExitCode: (code: number) => void): Command {
   const done = (code: number) => setExitCode(code);
@@ -91,20 +111,40 @@ function buildProgram(setExitCode: (code: number) => void): Command {
     .helpCommand("help [command]", "show the help of a command")
     .addHelpText("after", COMMAND_HELP.program ?? "");
 
-  withMachineOptions(sub(program, "replay", "Feed a file of 16-byte hypercall records (or - for stdin) to the dispatcher"))
+  withMachineOptions(
+    sub(
+      program,
+      "replay",
+      "Feed a file of 16-byte hypercall records (or - for stdin) to the dispatcher",
+    ),
+  )
     .argument("<records>", "record file, or - for standard input")
     .option("--summary", "print a table of counts per status to stderr at the end")
-    .option("--explain", "add check (the deciding step) and why (a sentence with the values) to every line")
+    .option(
+      "--explain",
+      "add check (the deciding step) and why (a sentence with the values) to every line",
+    )
     .addOption(outputOption())
     .option("--report-memory", "print the peak resident set size to stderr at the end")
     .option("--no-progress", "never show the progress bar")
-    .option("--threads <n>", `signal from N worker threads sharing one machine, 1..${MAX_SIGNAL_THREADS}`, threadCount, 1)
+    .option(
+      "--threads <n>",
+      `signal from N worker threads sharing one machine, 1..${MAX_SIGNAL_THREADS}`,
+      threadCount,
+      1,
+    )
     .action(async (records: string, options: ReplayOptions) => {
       checkTestHook();
       done(await (await import("./replay.js")).runReplay(records, options));
     });
 
-  withMachineOptions(sub(program, "run", "Run a guest trace (JSON Lines or binary): hypercalls, memory and MSR accesses, EOIs"))
+  withMachineOptions(
+    sub(
+      program,
+      "run",
+      "Run a guest trace (JSON Lines or binary): hypercalls, memory and MSR accesses, EOIs",
+    ),
+  )
     .argument("<trace>", "trace file (JSON Lines or binary), or - for standard input")
     .option("--explain", "add check and why to every hypercall line")
     .option("--summary", "print a table of hypercall statuses to stderr at the end")
@@ -116,26 +156,58 @@ function buildProgram(setExitCode: (code: number) => void): Command {
 
   withMachineOptions(sub(program, "exec", "Run one hypercall and print its result"))
     .requiredOption("--control <hex>", "the hypercall control value (RCX)", u64Flag)
-    .addOption(new Option("--fast <hex>", "fast call: the first input register (RDX)").argParser(u64Flag).conflicts("inputGpa"))
-    .addOption(new Option("--input-gpa <hex>", "memory call: the input GPA (RDX)").argParser(u64Flag).conflicts("fast"))
-    .option("--r8 <hex>", "R8: a fast call's second input register, a memory call's output GPA (default 0)", u64Flag)
+    .addOption(
+      new Option("--fast <hex>", "fast call: the first input register (RDX)")
+        .argParser(u64Flag)
+        .conflicts("inputGpa"),
+    )
+    .addOption(
+      new Option("--input-gpa <hex>", "memory call: the input GPA (RDX)")
+        .argParser(u64Flag)
+        .conflicts("fast"),
+    )
+    .option(
+      "--r8 <hex>",
+      "R8: a fast call's second input register, a memory call's output GPA (default 0)",
+      u64Flag,
+    )
     .option("--explain", "add check and why to the line")
     .action(async (options: ExecOptions) => {
       checkTestHook();
       done(await (await import("./exec.js")).runExec(options));
     });
 
-  withMachineOptions(sub(program, "check", "Hold another implementation's results against hvcall's"), false)
+  withMachineOptions(
+    sub(program, "check", "Hold another implementation's results against hvcall's"),
+    false,
+  )
     .argument("<input>", "the records (.bin) or trace (.jsonl, binary trace) that were run, or -")
-    .requiredOption("--observed <results>", "the other implementation's results: JSON Lines, or 8-byte result values")
-    .addOption(new Option("--observed-form <form>", "how to read RESULTS (default: by its first byte)").choices(["jsonl", "bin"]))
-    .addOption(new Option("--input <kind>", "how to read the input (default: by its name and first bytes)").choices(["records", "trace"]))
+    .requiredOption(
+      "--observed <results>",
+      "the other implementation's results: JSON Lines, or 8-byte result values",
+    )
+    .addOption(
+      new Option(
+        "--observed-form <form>",
+        "how to read RESULTS (default: by its first byte)",
+      ).choices(["jsonl", "bin"]),
+    )
+    .addOption(
+      new Option(
+        "--input <kind>",
+        "how to read the input (default: by its name and first bytes)",
+      ).choices(["records", "trace"]),
+    )
     .action(async (input: string, options: CheckOptions) => {
       checkTestHook();
       done(await (await import("./check.js")).runCheck(input, options));
     });
 
-  sub(program, "decode", "Name every field of a control value, a record or (--result) a result value")
+  sub(
+    program,
+    "decode",
+    "Name every field of a control value, a record or (--result) a result value",
+  )
     .argument("<hex...>", "a 0x… number, or the bytes of a control value or a record")
     .option("--json", "print one JSON object instead of text")
     .option("--result", "read the number as a hypercall result value (RAX)")
@@ -148,27 +220,41 @@ function buildProgram(setExitCode: (code: number) => void): Command {
   sub(trace, "convert", "Convert a trace between JSON Lines and binary (lossless)")
     .argument("<input>", "trace file, or - for standard input")
     .argument("<output>", "file to write (atomically), or - for standard output")
-    .addOption(new Option("--to <form>", "the form to write (default: the other one)").choices(["jsonl", "binary"]))
+    .addOption(
+      new Option("--to <form>", "the form to write (default: the other one)").choices([
+        "jsonl",
+        "binary",
+      ]),
+    )
     .action(async (input: string, output: string, options: ConvertOptions) => {
       checkTestHook();
       done(await (await import("./trace-convert.js")).runTraceConvert(input, output, options));
     });
 
-  const golden = sub(program, "golden", "Golden fixture suites: run, update, capture").helpCommand(false);
+  const golden = sub(program, "golden", "Golden fixture suites: run, update, capture").helpCommand(
+    false,
+  );
   sub(golden, "run", "Run every fixture of DIR; a diff for each that fails")
     .argument("<dir>", "directory of fixture files (*.json)")
     .action(async (dir: string) => {
       checkTestHook();
       done(await (await import("./golden/golden-command.js")).runGoldenRun(dir));
     });
-  sub(golden, "update", "Rewrite the expectations of DIR's fixtures from hvcall's answers, showing diffs")
+  sub(
+    golden,
+    "update",
+    "Rewrite the expectations of DIR's fixtures from hvcall's answers, showing diffs",
+  )
     .argument("<dir>", "directory of fixture files (*.json)")
     .option("--check", "write nothing; exit 3 when an expectation would change")
     .action(async (dir: string, options: GoldenUpdateOptions) => {
       checkTestHook();
       done(await (await import("./golden/golden-command.js")).runGoldenUpdate(dir, options));
     });
-  withMachineOptions(sub(golden, "new", "Capture a fixture from a scenario and a trace, on stdout"), false)
+  withMachineOptions(
+    sub(golden, "new", "Capture a fixture from a scenario and a trace, on stdout"),
+    false,
+  )
     .argument("<trace>", "trace file (JSON Lines or binary), or - for standard input")
     .option("--name <name>", "the fixture's name (default: the trace file's name)")
     .option("--description <text>", "the fixture's description")
@@ -180,7 +266,6 @@ function buildProgram(setExitCode: (code: number) => void): Command {
   return program;
 }
 
-
 function checkTestHook(): void {
   if (process.env[INTERNAL_ERROR_TEST_HOOK] === "1") {
     throw new Error(`internal error injected by ${INTERNAL_ERROR_TEST_HOOK}=1`);
@@ -191,7 +276,9 @@ function checkTestHook(): void {
 function report(error: unknown): number {
   if (error instanceof CommanderError) {
     // Commander has printed its message (or the help / version) already.
-    return error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help"
+    return error.code === "commander.helpDisplayed" ||
+      error.code === "commander.version" ||
+      error.code === "commander.help"
       ? ExitCode.Success
       : ExitCode.Usage;
   }
@@ -210,7 +297,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   installStdioGuards();
   installInterruptHandlers();
   if (argv.length === 0) {
-    err(`${NAME}: missing command: replay, run, exec, check, decode, trace or golden (see: ${NAME} --help)\n`);
+    err(
+      `${NAME}: missing command: replay, run, exec, check, decode, trace or golden (see: ${NAME} --help)\n`,
+    );
     return ExitCode.Usage;
   }
   let exitCode: number = ExitCode.Success;
@@ -225,7 +314,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   await flushStdout();
   const failure = stdoutFailure();
   if (failure !== undefined && exitCode !== ExitCode.InternalError) {
-    if (exitCode === ExitCode.Success || exitCode === ExitCode.Disagree) err(`${NAME}: ${failure}\n`);
+    if (exitCode === ExitCode.Success || exitCode === ExitCode.Disagree)
+      err(`${NAME}: ${failure}\n`);
     return ExitCode.Usage;
   }
   return exitCode;

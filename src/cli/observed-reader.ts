@@ -1,5 +1,5 @@
 /**
- * The observed results `hvcall check` holds against hvcall's (docs/cli.md "hvcall check"): JSON
+ * The observed results `hvcall check` holds against hvcall's (docs/cli.md §7): JSON
  * Lines in the shape of `replay` / `run` output — at least `index` and `result` per line, `status`
  * optional; for a trace's other ops `outcome` (and `hex`, `value`) — or a binary file of 8-byte
  * result values, one per record or per hypercall op. Read as a stream, like the trace reader.
@@ -99,13 +99,17 @@ export class ObservedReader {
     if (n === 0) {
       this.ended = true;
       if (this.form === "bin" && this.end - this.start !== 0) {
-        throw new ObservedError(`${this.count * 8 + (this.end - this.start)} bytes: a binary results file is 8 bytes per result value`);
+        throw new ObservedError(
+          `${this.count * 8 + (this.end - this.start)} bytes: a binary results file is 8 bytes per result value`,
+        );
       }
       return this.end > this.start;
     }
     this.end += n;
     if (this.form === undefined) {
-      const first = this.buffer.subarray(0, this.end).find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+      const first = this.buffer
+        .subarray(0, this.end)
+        .find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
       // JSON Lines start with "{"; a binary file is 8-byte values (told apart by --observed-form).
       this.form = this.forced ?? (first === 0x7b ? "jsonl" : "bin");
     }
@@ -120,7 +124,8 @@ export class ObservedReader {
       const at = this.start;
       into.index = this.count;
       into.resultLo = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-      into.resultHi = (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0;
+      into.resultHi =
+        (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0;
       into.resultGiven = true;
       into.status = into.outcome = into.hex = into.value = undefined;
       this.where = `value ${this.count} (byte ${this.count * 8})`;
@@ -158,16 +163,22 @@ function parseObservedLine(text: string, where: string, into: Observed): void {
   } catch {
     throw new ObservedError(`${where}: not a JSON object (not valid JSON)`);
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new ObservedError(`${where}: not a JSON object`);
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new ObservedError(`${where}: not a JSON object`);
   const o = json as Readonly<Record<string, unknown>>;
   if (typeof o.index !== "number" || !Number.isSafeInteger(o.index) || o.index < 0) {
-    throw new ObservedError(`${where}: index: expected a non-negative integer, got ${JSON.stringify(o.index) ?? "nothing"}`);
+    throw new ObservedError(
+      `${where}: index: expected a non-negative integer, got ${JSON.stringify(o.index) ?? "nothing"}`,
+    );
   }
   into.index = o.index;
   into.resultGiven = o.result !== undefined;
   if (into.resultGiven) {
     const value = typeof o.result === "string" ? parseU64Hex(o.result) : undefined;
-    if (value === undefined) throw new ObservedError(`${where}: result: expected a 64-bit hex string like "0x0000000000000000"`);
+    if (value === undefined)
+      throw new ObservedError(
+        `${where}: result: expected a 64-bit hex string like "0x0000000000000000"`,
+      );
     into.resultLo = Number(value & 0xffffffffn);
     into.resultHi = Number(value >> 32n);
   }
@@ -176,11 +187,17 @@ function parseObservedLine(text: string, where: string, into: Observed): void {
   into.hex = stringField(o, "hex", where);
   into.value = stringField(o, "value", where);
   if (!into.resultGiven && into.outcome === undefined) {
-    throw new ObservedError(`${where}: result: missing (a line needs index and result, or an op's outcome)`);
+    throw new ObservedError(
+      `${where}: result: missing (a line needs index and result, or an op's outcome)`,
+    );
   }
 }
 
-function stringField(o: Readonly<Record<string, unknown>>, key: string, where: string): string | undefined {
+function stringField(
+  o: Readonly<Record<string, unknown>>,
+  key: string,
+  where: string,
+): string | undefined {
   const v = o[key];
   if (v === undefined) return undefined;
   if (typeof v !== "string") throw new ObservedError(`${where}: ${key}: expected a string`);

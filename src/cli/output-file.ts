@@ -6,7 +6,7 @@ import { onInterrupt } from "./interrupts.js";
 
 /**
  * Files a command writes besides stdout (--dump-state, fixtures): never one of the run's own
- * inputs, and never half-written (docs/cli.md "Exit codes"). Inputs are compared by device and
+ * inputs, and never half-written (docs/cli.md §12). Inputs are compared by device and
  * inode, not by name, so `./a` and `a`, a hard link or /dev/stdin are all seen for what they are.
  */
 export interface FileIdentity {
@@ -40,7 +40,9 @@ export async function checkOutputTarget(
   stdoutCarriesResults: boolean,
 ): Promise<void> {
   if (path === "-" || path === "") {
-    throw new CliUsageError(`${flag} ${quote(path)}: give a file path (stdout carries the results)`);
+    throw new CliUsageError(
+      `${flag} ${quote(path)}: give a file path (stdout carries the results)`,
+    );
   }
   let existing: Stats | undefined;
   try {
@@ -48,7 +50,8 @@ export async function checkOutputTarget(
   } catch {
     existing = undefined; // A file that does not exist yet is fine; its directory must be writable.
   }
-  if (existing?.isDirectory() === true) throw new CliUsageError(`${flag} ${quote(path)}: is a directory`);
+  if (existing?.isDirectory() === true)
+    throw new CliUsageError(`${flag} ${quote(path)}: is a directory`);
   if (existing !== undefined) {
     for (const input of inputs) {
       if (input !== undefined && input.dev === existing.dev && input.ino === existing.ino) {
@@ -64,7 +67,9 @@ export async function checkOutputTarget(
       so = undefined;
     }
     if (so !== undefined && so.dev === existing.dev && so.ino === existing.ino) {
-      throw new CliUsageError(`${flag} ${quote(path)} is where stdout writes the results: write the state elsewhere`);
+      throw new CliUsageError(
+        `${flag} ${quote(path)} is where stdout writes the results: write the state elsewhere`,
+      );
     }
   }
   try {
@@ -79,7 +84,10 @@ export async function checkOutputTarget(
  * failure (a full disk, `ulimit -f`) or an interrupt leaves `path` exactly as it was.
  */
 export async function writeFileAtomically(flag: string, path: string, text: string): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.hvcall-${process.pid}-${Date.now().toString(36)}.tmp`);
+  const temp = join(
+    dirname(path),
+    `.${basename(path)}.hvcall-${process.pid}-${Date.now().toString(36)}.tmp`,
+  );
   const forget = onInterrupt(() => unlinkSync(temp));
   try {
     const handle = await open(temp, "wx");
@@ -92,7 +100,9 @@ export async function writeFileAtomically(flag: string, path: string, text: stri
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
-    throw new CliUsageError(`${flag} ${quote(path)}: cannot write: ${fsReason(error)} (the file is unchanged)`);
+    throw new CliUsageError(
+      `${flag} ${quote(path)}: cannot write: ${fsReason(error)} (the file is unchanged)`,
+    );
   } finally {
     forget();
   }

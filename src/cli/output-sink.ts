@@ -20,23 +20,25 @@ export class OutputSink {
     else this.failure ??= error;
   }
 
-  /** Writes the chunk; false when the reader has gone away and nothing more should be written. */
-  async write(chunk: string | Uint8Array): Promise<boolean> {
-    this.check();
-    if (this.closed) return false;
-    await new Promise<void>((resolve) => {
+  /**
+   * Writes the chunk; false when nothing more should be written: the reader has gone away, or
+   * another write error (a full disk), which then throws. Never a rejected promise left waiting
+   * (callers keep a write in flight while they compute the next chunk).
+   */
+  write(chunk: string | Uint8Array): Promise<boolean> {
+    if (this.closed || this.failure !== undefined) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
       this.stream.write(chunk, (error) => {
         this.fail(error);
-        resolve();
+        resolve(!this.closed && this.failure === undefined);
       });
     });
-    this.check();
-    return !this.closed;
   }
 
-  private check(): void {
+  /** After a write answered false: throws the write error, unless the reader simply went away. */
+  check(): void {
     if (this.failure !== undefined) {
-      throw new CliUsageError(`cannot write the output: ${fsReason(this.failure)}`);
+      throw new CliUsageError(`stdout: cannot write: ${fsReason(this.failure)}`);
     }
   }
 }

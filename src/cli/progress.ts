@@ -3,6 +3,7 @@
  * taken more than about a second (short runs never flash a bar). cli-progress is loaded only then.
  */
 import type { SingleBar } from "cli-progress";
+import { onInterrupt } from "./interrupts.js";
 
 /** Runs shorter than this never show a bar. */
 const SHOW_AFTER_MS = 1000;
@@ -27,6 +28,7 @@ export function createProgress(enabled: boolean, total: number | undefined): Pro
   const started = performance.now();
   let bar: SingleBar | undefined;
   let stopped = false;
+  let forget = () => {};
   return {
     async update(done) {
       const elapsed = performance.now() - started;
@@ -46,12 +48,16 @@ export function createProgress(enabled: boolean, total: number | undefined): Pro
           barsize: 30,
         });
         bar.start(total ?? 0, done, { rate });
+        // The bar hides the cursor and turns line wrap off: an interrupt must give them back.
+        const shown = bar;
+        forget = onInterrupt(() => shown.stop());
       }
       bar.update(done, { rate });
     },
     stop() {
       stopped = true;
       bar?.stop();
+      forget();
     },
   };
 }

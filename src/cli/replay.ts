@@ -1,6 +1,6 @@
 /**
  * `hvcall replay`: streams 16-byte records through the batch dispatcher in chunks, writing one
- * result per record as it goes (docs/cli.md "hvcall replay"). Memory stays bounded whatever the
+ * result per record as it goes (docs/cli.md §4). Memory stays bounded whatever the
  * input size: one chunk of records, one results buffer and two output buffers, all reused; no
  * string is built per record.
  */
@@ -41,14 +41,19 @@ export async function runReplay(recordsPath: string, options: ReplayOptions): Pr
     throw new CliUsageError("--explain adds check and why to JSON lines: it needs --output json");
   }
   if (options.explain === true && options.threads > 1) {
-    throw new CliUsageError("--explain runs the records one by one on this thread: leave out --threads");
+    throw new CliUsageError(
+      "--explain runs the records one by one on this thread: leave out --threads",
+    );
   }
   const doc = await readScenarioFile(options.scenario);
   const { caller, vp } = resolveCaller(doc, options.caller, options.vp);
   const source = await openRecordSource(recordsPath);
   try {
     if (options.dumpState !== undefined) {
-      const inputs = [inputIdentity(options.scenario, "scenario"), inputIdentity(recordsPath, "records")];
+      const inputs = [
+        inputIdentity(options.scenario, "scenario"),
+        inputIdentity(recordsPath, "records"),
+      ];
       await checkOutputTarget("--dump-state", options.dumpState, inputs, true);
     }
     const threaded = options.threads > 1;
@@ -80,7 +85,8 @@ export async function runReplay(recordsPath: string, options: ReplayOptions): Pr
     }
     if (run.stoppedByReader !== undefined) {
       // Every record that ran is in the state; when none was left out, the dump is still right.
-      if (run.stoppedByReader === "all ran" && options.dumpState !== undefined) await writeDump(options.dumpState, machine);
+      if (run.stoppedByReader === "all ran" && options.dumpState !== undefined)
+        await writeDump(options.dumpState, machine);
       throw new CliUsageError(
         run.stoppedByReader === "all ran"
           ? `stdout: its reader closed it before all ${run.records} results were written (every record ran${options.dumpState === undefined ? "" : "; --dump-state was written"})`
@@ -89,7 +95,8 @@ export async function runReplay(recordsPath: string, options: ReplayOptions): Pr
       );
     }
     if (options.dumpState !== undefined) await writeDump(options.dumpState, machine);
-    if (counts !== undefined) process.stderr.write(summaryTable("replay", counts, run.records, seconds));
+    if (counts !== undefined)
+      process.stderr.write(summaryTable("replay", counts, run.records, seconds));
   } finally {
     await source.close();
   }
@@ -99,7 +106,11 @@ export async function runReplay(recordsPath: string, options: ReplayOptions): Pr
 
 /** What runs a chunk of records: a BatchRunner on this thread, or a SignalPool of workers. */
 interface RecordBatch {
-  run(records: Uint8Array, results: Uint32Array, statusCounts?: Uint32Array): number | Promise<number>;
+  run(
+    records: Uint8Array,
+    results: Uint32Array,
+    statusCounts?: Uint32Array,
+  ): number | Promise<number>;
   /** With --explain: the check and why of each record of the last run. */
   readonly explanations?: string[];
 }
@@ -166,11 +177,15 @@ async function replayRecords(
   // Worker threads read the records and write the results in place when they are shared.
   const alloc = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   const buffer = new Uint8Array(alloc(CHUNK_RECORDS * RECORD_SIZE));
-  const results = new Uint32Array(alloc(CHUNK_RECORDS * RESULT_WORDS * Uint32Array.BYTES_PER_ELEMENT));
+  const results = new Uint32Array(
+    alloc(CHUNK_RECORDS * RESULT_WORDS * Uint32Array.BYTES_PER_ELEMENT),
+  );
   const binary = options.output === "bin";
   const sink = new OutputSink(process.stdout);
   const encoder = new ResultLineEncoder();
-  const outputs = [0, 1].map(() => new Uint8Array(binary ? CHUNK_RECORDS * 8 : LINES_PER_WRITE * MAX_LINE_BYTES));
+  const outputs = [0, 1].map(
+    () => new Uint8Array(binary ? CHUNK_RECORDS * 8 : LINES_PER_WRITE * MAX_LINE_BYTES),
+  );
   const inFlight: (Promise<boolean> | undefined)[] = [undefined, undefined];
   let next = 0;
   const total = source.size === undefined ? undefined : source.size / RECORD_SIZE;
@@ -195,6 +210,7 @@ async function replayRecords(
         const to = Math.min(count, from + perWrite);
         const out = outputs[next]!;
         if (inFlight[next] !== undefined && !(await inFlight[next])) {
+          sink.check(); // a write error other than a closed pipe is its own one-line error
           index += count; // the whole chunk ran; its later results are not written
           buffer.copyWithin(0, whole, filled);
           filled -= whole;
@@ -218,7 +234,10 @@ async function replayRecords(
       filled -= whole;
     }
     for (const pending of inFlight) {
-      if (pending !== undefined && !(await pending)) return await stopped();
+      if (pending !== undefined && !(await pending)) {
+        sink.check();
+        return await stopped();
+      }
     }
   } finally {
     progress.stop();

@@ -81,7 +81,11 @@ export function explainedLines(
 ): string {
   let text = "";
   for (let i = from; i < to; i++) {
-    const line = resultLine(firstIndex + i, results[i * RESULT_WORDS]!, results[i * RESULT_WORDS + 1]!);
+    const line = resultLine(
+      firstIndex + i,
+      results[i * RESULT_WORDS]!,
+      results[i * RESULT_WORDS + 1]!,
+    );
     text += `${line.slice(0, -2)}${extras[i] ?? ""}}\n`;
   }
   return text;

@@ -1,6 +1,6 @@
 /**
  * `hvcall run`: runs a guest trace — hypercalls and the guest actions between them — against one
- * scenario, one output line (or 8-byte result value) per op (docs/cli.md "hvcall run").
+ * scenario, one output line (or 8-byte result value) per op (docs/cli.md §5).
  */
 import { RESULT_STATUS_MASK } from "../abi/hypercall-result.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
@@ -28,8 +28,13 @@ export interface RunOptions extends MachineFlags {
 const FLUSH_BYTES = 1 << 16;
 
 /** A TraceError as the CLI's one line, saying how many ops ran before it (a stream). */
-export function traceUsageError(error: TraceError, reader: TraceReader, ran: number | undefined): CliUsageError {
-  const after = ran === undefined ? " (nothing was run)" : `; the ${plural(ran, "op")} before it ran`;
+export function traceUsageError(
+  error: TraceError,
+  reader: TraceReader,
+  ran: number | undefined,
+): CliUsageError {
+  const after =
+    ran === undefined ? " (nothing was run)" : `; the ${plural(ran, "op")} before it ran`;
   return new CliUsageError(`trace: ${reader.name}: ${error.message}${after}`);
 }
 
@@ -46,7 +51,7 @@ export async function checkTraceFile(path: string, engine: TraceEngine): Promise
   const op = new TraceOp();
   try {
     for (;;) {
-      while (reader.take(op)) engine.resolve(op, reader.where);
+      while (reader.take(op)) engine.resolve(op, reader);
       if (!(await reader.fill())) break;
     }
   } catch (error) {
@@ -86,6 +91,7 @@ export async function runRun(tracePath: string, options: RunOptions): Promise<nu
   let bin = new Uint8Array(FLUSH_BYTES);
   let binView = new DataView(bin.buffer);
   let binAt = 0;
+  /** Hands the output to stdout; false when its reader went away (another error throws). */
   const flush = async (): Promise<boolean> => {
     let open = true;
     if (text !== "") {
@@ -98,12 +104,13 @@ export async function runRun(tracePath: string, options: RunOptions): Promise<nu
       binView = new DataView(bin.buffer);
       binAt = 0;
     }
+    if (!open) sink.check();
     return open;
   };
   try {
     for (;;) {
       while (reader.take(op)) {
-        engine.run(op, reader.where, result);
+        engine.run(op, reader, result);
         if (op.code === TraceOpCode.hypercall) {
           hypercalls++;
           if (counts !== undefined) {
@@ -118,7 +125,8 @@ export async function runRun(tracePath: string, options: RunOptions): Promise<nu
         }
         if (!binary) text += traceResultLine(ran, result, explain);
         ran++;
-        if ((text.length >= FLUSH_BYTES || binAt === FLUSH_BYTES) && !(await flush())) return stoppedByReader(reader, ran, machine, options.dumpState);
+        if ((text.length >= FLUSH_BYTES || binAt === FLUSH_BYTES) && !(await flush()))
+          return stoppedByReader(reader, ran, machine, options.dumpState);
       }
       if (!(await reader.fill())) break;
     }
@@ -134,16 +142,28 @@ export async function runRun(tracePath: string, options: RunOptions): Promise<nu
   }
   if (options.dumpState !== undefined) await writeDump(options.dumpState, machine);
   if (counts !== undefined) {
-    process.stderr.write(summaryTable("run", counts, hypercalls, (performance.now() - started) / 1000, "hypercall"));
+    process.stderr.write(
+      summaryTable("run", counts, hypercalls, (performance.now() - started) / 1000, "hypercall"),
+    );
   }
   return ExitCode.Success;
 }
 
 /** stdout's reader went away: exit 2 either way; the dump is still right when every op ran. */
-async function stoppedByReader(reader: TraceReader, ran: number, machine: Machine, dump: string | undefined): Promise<number> {
+async function stoppedByReader(
+  reader: TraceReader,
+  ran: number,
+  machine: Machine,
+  dump: string | undefined,
+): Promise<number> {
   const more = reader.take(new TraceOp()) || (await reader.fill());
   if (!more && dump !== undefined) await writeDump(dump, machine);
-  const dumped = dump === undefined ? "" : more ? " and --dump-state was not written" : "; --dump-state was written";
+  const dumped =
+    dump === undefined
+      ? ""
+      : more
+        ? " and --dump-state was not written"
+        : "; --dump-state was written";
   throw new CliUsageError(
     more
       ? `stdout: its reader closed it after ${plural(ran, "op")}; the rest did not run${dumped}`

@@ -9,8 +9,8 @@ import { dumpScenario } from "../state/scenario-dump.js";
 import { ScenarioError } from "../state/scenario-error.js";
 import { parseScenarioText } from "../state/scenario-schema.js";
 import { CliUsageError, fsReason, quote } from "./cli-error.js";
-import { formatJson } from "./json-text.js";
 import { readStdinText } from "./input-text.js";
+import { formatJson } from "./json-text.js";
 import { writeFileAtomically } from "./output-file.js";
 
 /** The options every machine-running command takes. */
@@ -26,7 +26,9 @@ export async function readScenarioText(path: string): Promise<string> {
   try {
     return path === "-" ? await readStdinText() : await readFile(path, "utf8");
   } catch (error) {
-    throw new CliUsageError(`scenario: cannot read ${path === "-" ? "stdin" : quote(path)}: ${fsReason(error)}`);
+    throw new CliUsageError(
+      `scenario: cannot read ${path === "-" ? "stdin" : quote(path)}: ${fsReason(error)}`,
+    );
   }
 }
 
@@ -61,11 +63,19 @@ function listOf(values: readonly number[]): string {
  * (default 0), checked against the scenario. With `vpRequired` false (a trace, whose ops may name
  * their own VP) a default VP the partition lacks is not an error until an op uses it.
  */
-export function resolveCaller(doc: ScenarioDocument, caller?: number, vp?: number, vpRequired = true): Caller {
-  const partition = caller === undefined ? doc.partitions[0] : doc.partitions.find((p) => p.id === caller);
+export function resolveCaller(
+  doc: ScenarioDocument,
+  caller?: number,
+  vp?: number,
+  vpRequired = true,
+): Caller {
+  const partition =
+    caller === undefined ? doc.partitions[0] : doc.partitions.find((p) => p.id === caller);
   if (partition === undefined) {
     const ids = doc.partitions.map((p) => p.id);
-    throw new CliUsageError(`--caller ${caller}: no partition with that id in the scenario (its partitions: ${listOf(ids)})`);
+    throw new CliUsageError(
+      `--caller ${caller}: no partition with that id in the scenario (its partitions: ${listOf(ids)})`,
+    );
   }
   const index = vp ?? 0;
   if ((vpRequired || vp !== undefined) && !partition.vps.some((v) => v.index === index)) {
@@ -79,7 +89,7 @@ export function resolveCaller(doc: ScenarioDocument, caller?: number, vp?: numbe
   return { caller: partition.id, vp: index };
 }
 
-/** Writes the final state (docs/cli.md "Dump") to OUT, atomically. */
+/** Writes the final state (docs/cli.md §3) to OUT, atomically. */
 export async function writeDump(path: string, machine: Machine): Promise<void> {
   await writeFileAtomically("--dump-state", path, formatJson(dumpScenario(machine)));
 }

@@ -1,7 +1,7 @@
 import { fsReason } from "./cli-error.js";
 
 /**
- * The process's stdout and stderr as the CLI contract wants them (docs/cli.md "Exit codes"): an
+ * The process's stdout and stderr as the CLI contract wants them (docs/cli.md §12): an
  * output that cannot be written — a closed pipe (`hvcall … | head -1`), a full disk
  * (`> /dev/full`) — is exit 2 with one line on stderr, never an unhandled 'error' event and a
  * stack trace. Installed once, first thing in main(); every writer of the CLI goes through

@@ -5,7 +5,13 @@ import { plural } from "./record-source.js";
 const RATE_MIN_SECONDS = 0.25;
 
 /** `--summary`: calls per status, most frequent first, then the total (and the rate, when long). */
-export function summaryTable(title: string, counts: Uint32Array, records: number, seconds: number, unit = "record"): string {
+export function summaryTable(
+  title: string,
+  counts: Uint32Array,
+  records: number,
+  seconds: number,
+  unit = "record",
+): string {
   const rows: [string, number][] = [];
   counts.forEach((count, status) => {
     if (count > 0) rows.push([hvStatusName(status), count]);

@@ -38,7 +38,9 @@ async function fileDestination(path: string): Promise<Destination> {
   }
   const forget = onInterrupt(() => void unlink(temp).catch(() => undefined));
   const fail = (error: unknown): never => {
-    throw new CliUsageError(`output ${quote(path)}: cannot write: ${fsReason(error)} (the file is unchanged)`);
+    throw new CliUsageError(
+      `output ${quote(path)}: cannot write: ${fsReason(error)} (the file is unchanged)`,
+    );
   };
   return {
     async write(bytes) {
@@ -61,15 +63,23 @@ function stdoutDestination(): Destination {
   const sink = new OutputSink(process.stdout);
   return {
     async write(bytes) {
-      if (!(await sink.write(bytes))) throw new CliUsageError("stdout: its reader closed it before the conversion was complete");
+      if (!(await sink.write(bytes))) {
+        sink.check();
+        throw new CliUsageError("stdout: its reader closed it before the conversion was complete");
+      }
     },
     commit: () => Promise.resolve(),
     abandon: () => Promise.resolve(),
   };
 }
 
-export async function runTraceConvert(input: string, output: string, options: ConvertOptions): Promise<number> {
-  if (output !== "-") await checkOutputTarget("output", output, [inputIdentity(input, "input trace")], false);
+export async function runTraceConvert(
+  input: string,
+  output: string,
+  options: ConvertOptions,
+): Promise<number> {
+  if (output !== "-")
+    await checkOutputTarget("output", output, [inputIdentity(input, "input trace")], false);
   const reader = await openTraceReader(input);
   const op = new TraceOp();
   let destination: Destination | undefined;
@@ -94,7 +104,9 @@ export async function runTraceConvert(input: string, output: string, options: Co
         const from = reader.form ?? "jsonl";
         to = options.to ?? (from === "jsonl" ? "binary" : "jsonl");
         if (to === "binary" && output === "-" && process.stdout.isTTY === true) {
-          throw new CliUsageError("output -: binary trace to a terminal; give a file or redirect stdout");
+          throw new CliUsageError(
+            "output -: binary trace to a terminal; give a file or redirect stdout",
+          );
         }
         destination = output === "-" ? stdoutDestination() : await fileDestination(output);
         if (to === "binary") await push(traceHeader());

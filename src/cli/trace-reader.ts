@@ -5,7 +5,13 @@
  * magic, or anything else for JSON Lines.
  */
 import { type FileHandle, open, stat } from "node:fs/promises";
-import { checkTraceHeader, decodeTraceRecord, TRACE_HEADER_SIZE, TRACE_MAGIC } from "../trace/trace-binary.js";
+import {
+  checkTraceHeader,
+  decodeTraceRecord,
+  recordPlace,
+  TRACE_HEADER_SIZE,
+  TRACE_MAGIC,
+} from "../trace/trace-binary.js";
 import { parseTraceLine } from "../trace/trace-jsonl.js";
 import { TraceError, type TraceOp } from "../trace/trace-op.js";
 import { CliUsageError, fsReason, quote } from "./cli-error.js";
@@ -42,7 +48,8 @@ async function fileSource(path: string): Promise<ByteSource & { regular: boolean
   let regular: boolean;
   try {
     const s = await stat(path);
-    if (s.isDirectory()) throw new CliUsageError(`trace: ${quote(path)} is a directory, not a trace`);
+    if (s.isDirectory())
+      throw new CliUsageError(`trace: ${quote(path)} is a directory, not a trace`);
     regular = s.isFile();
     handle = await open(path, "r");
   } catch (error) {
@@ -92,7 +99,9 @@ export async function openTraceReader(path: string): Promise<TraceReader> {
 class StreamTraceReader implements TraceReader {
   form: TraceForm | undefined;
   count = 0;
-  where = "the start";
+  /** The last op's place: its line, or its record and byte (text made only when asked). */
+  private lastLine = 0;
+  private lastByte = -1;
   private buffer = new Uint8Array(READ_SIZE);
   private view = new DataView(this.buffer.buffer);
   /** Bytes [start, end) of the buffer are read and not yet handed out. */
@@ -149,9 +158,17 @@ class StreamTraceReader implements TraceReader {
     if (this.form === undefined) this.detectForm();
     if (this.form === "binary" && this.end > this.start) {
       if (this.base + this.start < TRACE_HEADER_SIZE) {
-        throw new TraceError("header", "", `the input ends inside the ${TRACE_HEADER_SIZE}-byte header`);
+        throw new TraceError(
+          "header",
+          "",
+          `the input ends inside the ${TRACE_HEADER_SIZE}-byte header`,
+        );
       }
-      throw new TraceError(`record ${this.count} (byte ${this.base + this.start})`, "", "the input ends inside this record");
+      throw new TraceError(
+        `record ${this.count} (byte ${this.base + this.start})`,
+        "",
+        "the input ends inside this record",
+      );
     }
   }
 
@@ -159,6 +176,11 @@ class StreamTraceReader implements TraceReader {
     if (this.form === "binary") return this.takeBinary(into);
     if (this.form === "jsonl") return this.takeLine(into);
     return false;
+  }
+
+  get where(): string {
+    if (this.lastByte >= 0) return recordPlace(this.count - 1, this.lastByte);
+    return this.lastLine === 0 ? "the start" : `line ${this.lastLine}`;
   }
 
   private takeBinary(into: TraceOp): boolean {
@@ -170,7 +192,7 @@ class StreamTraceReader implements TraceReader {
     const at = this.base + this.start;
     const size = decodeTraceRecord(this.view, this.start, this.end, into, this.count, at);
     if (size === 0) return false;
-    this.where = `record ${this.count} (byte ${at})`;
+    this.lastByte = at;
     this.start += size;
     this.count++;
     return true;
@@ -187,7 +209,7 @@ class StreamTraceReader implements TraceReader {
       this.start = Math.min(nl + 1, this.end);
       const lineNumber = this.line++;
       if (text.trim() === "") continue; // blank lines are not ops
-      this.where = `line ${lineNumber}`;
+      this.lastLine = lineNumber;
       parseTraceLine(text, this.where, into);
       this.count++;
       return true;

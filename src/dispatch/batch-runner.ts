@@ -71,7 +71,9 @@ export class BatchRunner implements RecordFallback {
     this.vpSlot = machine.requireVp(options.caller, options.vp ?? 0);
     this.memory = machine.memory[this.callerSlot]!;
     const gpa =
-      options.scratchGpa === undefined ? defaultScratchGpa(this.memory) : requireU64(options.scratchGpa, "scratchGpa");
+      options.scratchGpa === undefined
+        ? defaultScratchGpa(this.memory)
+        : requireU64(options.scratchGpa, "scratchGpa");
     if (gpa % BigInt(HYPERCALL_INPUT_ALIGNMENT) !== 0n) {
       throw new RangeError(`scratchGpa 0x${gpa.toString(16)} must be 8-byte aligned`);
     }
@@ -83,7 +85,15 @@ export class BatchRunner implements RecordFallback {
     this.scratchWord = (lo & HV_PAGE_OFFSET_MASK) >>> 2;
     this.kernel =
       dispatcher.row(signalEventRow.callCode)?.row === signalEventRow
-        ? new SignalEventKernel(dispatcher, this.callerSlot, this.vpSlot, this.scratchWords, this.scratchWord, lo, hi)
+        ? new SignalEventKernel(
+            dispatcher,
+            this.callerSlot,
+            this.vpSlot,
+            this.scratchWords,
+            this.scratchWord,
+            lo,
+            hi,
+          )
         : undefined;
   }
 
@@ -128,7 +138,14 @@ export class BatchRunner implements RecordFallback {
     const sw = this.scratchWord;
     this.scratchWords[sw] = words[w + RECORD_INPUT_LO]!;
     this.scratchWords[sw + 1] = words[w + RECORD_INPUT_HI]!;
-    return this.dispatcher.dispatch(this.callerSlot, this.vpSlot, cLo, cHi, this.scratchLo | 0, this.scratchHi | 0);
+    return this.dispatcher.dispatch(
+      this.callerSlot,
+      this.vpSlot,
+      cLo,
+      cHi,
+      this.scratchLo | 0,
+      this.scratchHi | 0,
+    );
   }
 
   /**
@@ -153,7 +170,12 @@ export class BatchRunner implements RecordFallback {
     this.memory.endScratch();
   }
 
-  private runGeneric(words: Uint32Array, n: number, results: Uint32Array, statusCounts: Uint32Array | undefined): void {
+  private runGeneric(
+    words: Uint32Array,
+    n: number,
+    results: Uint32Array,
+    statusCounts: Uint32Array | undefined,
+  ): void {
     for (let i = 0, w = 0; i < n; i++, w += RECORD_WORDS) {
       const outcome = this.dispatchRecord(words, w);
       const status = outcome & RESULT_STATUS_MASK;
@@ -167,13 +189,18 @@ export class BatchRunner implements RecordFallback {
   private wordsOf(records: Uint8Array): Uint32Array {
     if (records.byteOffset % Uint32Array.BYTES_PER_ELEMENT === 0) {
       const v = this.view;
-      if (v.buffer === records.buffer && v.byteOffset === records.byteOffset && v.length === records.length / 4) {
+      if (
+        v.buffer === records.buffer &&
+        v.byteOffset === records.byteOffset &&
+        v.length === records.length / 4
+      ) {
         return v;
       }
       this.view = new Uint32Array(records.buffer, records.byteOffset, records.length / 4);
       return this.view;
     }
-    if (this.aligned.length < records.length / 4) this.aligned = new Uint32Array(records.length / 4);
+    if (this.aligned.length < records.length / 4)
+      this.aligned = new Uint32Array(records.length / 4);
     new Uint8Array(this.aligned.buffer).set(records);
     return this.aligned;
   }

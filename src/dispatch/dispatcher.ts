@@ -191,7 +191,16 @@ export class Dispatcher {
     r8Lo = 0,
     r8Hi = 0,
   ): number {
-    const prepared = this.prepare(callerSlot, vpSlot, controlLo, controlHi, rdxLo, rdxHi, r8Lo, r8Hi);
+    const prepared = this.prepare(
+      callerSlot,
+      vpSlot,
+      controlLo,
+      controlHi,
+      rdxLo,
+      rdxHi,
+      r8Lo,
+      r8Hi,
+    );
     const f = this.frame;
     if (prepared < 0) {
       f.outcome = -prepared;
@@ -218,7 +227,12 @@ export class Dispatcher {
   }
 
   /** The page an output block of `size` bytes at the GPA lands in, or undefined. */
-  private outputPage(callerSlot: number, size: number, gpaLo: number, gpaHi: number): Uint8Array | undefined {
+  private outputPage(
+    callerSlot: number,
+    size: number,
+    gpaLo: number,
+    gpaHi: number,
+  ): Uint8Array | undefined {
     if ((gpaLo & ALIGNMENT_MASK) !== 0) return undefined;
     if ((gpaLo & HV_PAGE_OFFSET_MASK) + size > HV_PAGE_SIZE) return undefined;
     return this.machine.memory[callerSlot]!.pageAt(gpaLo, gpaHi);

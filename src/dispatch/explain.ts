@@ -26,7 +26,8 @@ export function explainLastCall(dispatcher: Dispatcher): Explanation {
     return { check: `generic.${f.step}`, why: genericWhy(dispatcher) };
   }
   const row = registered.row;
-  const why = row.explain?.(dispatcher.machine, f, f.outcome) ?? `${row.name} decided at its step ${f.step}`;
+  const why =
+    row.explain?.(dispatcher.machine, f, f.outcome) ?? `${row.name} decided at its step ${f.step}`;
   return { check: `${row.checkFamily}.${f.step}`, why };
 }
 
@@ -50,13 +51,15 @@ function genericWhy(dispatcher: Dispatcher): string {
   switch (f.step) {
     case GenericStep.ControlValue: {
       const rules = controlViolations(f.controlLo, f.controlHi, row).map((v) => v.rule);
-      if (rules.length > 0) return `control value ${formatU64Hex(f.controlLo, f.controlHi)}: ${rules.join("; ")}`;
+      if (rules.length > 0)
+        return `control value ${formatU64Hex(f.controlLo, f.controlHi)}: ${rules.join("; ")}`;
       return `a fast call carries at most ${FAST_INPUT_MAX_BYTES} input bytes in RDX and R8; this ${row.name} needs ${f.inputSize}`;
     }
     case GenericStep.Privilege: {
       const bit = row.requiredPrivilege;
       const name =
-        PARTITION_PRIVILEGE_NAMES.find((n) => PartitionPrivilegeBit[n] === bit) ?? `privilege bit ${bit}`;
+        PARTITION_PRIVILEGE_NAMES.find((n) => PartitionPrivilegeBit[n] === bit) ??
+        `privilege bit ${bit}`;
       const mask = formatU64Hex(t.privilegeLo[f.callerSlot]!, t.privilegeHi[f.callerSlot]!);
       return `partition ${t.partitionId[f.callerSlot]} lacks ${name} (privilege mask bit ${bit}); its mask is ${mask}`;
     }

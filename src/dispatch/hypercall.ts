@@ -52,7 +52,8 @@ export function hypercall(
   options: HypercallOptions = {},
 ): HypercallOutcome {
   const machine = dispatcher.machine;
-  if (typeof request !== "object" || request === null) throw new TypeError("hypercall: expected a request object");
+  if (typeof request !== "object" || request === null)
+    throw new TypeError("hypercall: expected a request object");
   const callerSlot = machine.requirePartition(request.caller, "caller");
   const vpSlot = machine.requireVp(request.caller, request.vp ?? 0);
   const control = requireU64(request.control, "control");

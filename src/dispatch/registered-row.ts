@@ -1,5 +1,9 @@
 import { HV_PAGE_SIZE } from "../abi/hv-page.js";
-import { allowedControlBits, CONTROL_CALL_CODE_MASK, VARIABLE_HEADER_UNIT_BYTES } from "../abi/hypercall-control.js";
+import {
+  allowedControlBits,
+  CONTROL_CALL_CODE_MASK,
+  VARIABLE_HEADER_UNIT_BYTES,
+} from "../abi/hypercall-control.js";
 import { FAST_INPUT_MAX_BYTES, HYPERCALL_INPUT_ALIGNMENT } from "../abi/hypercall-input.js";
 import type { HypercallRow } from "./hypercall-row.js";
 
@@ -28,11 +32,25 @@ export class RegisteredRow {
 
   constructor(row: HypercallRow) {
     const name = row.name;
-    if (!(Number.isInteger(row.callCode) && row.callCode >= 0 && row.callCode <= CONTROL_CALL_CODE_MASK)) {
+    if (
+      !(
+        Number.isInteger(row.callCode) &&
+        row.callCode >= 0 &&
+        row.callCode <= CONTROL_CALL_CODE_MASK
+      )
+    ) {
       throw new RangeError(`${name}: call code ${row.callCode} is not a u16`);
     }
-    if (!(Number.isInteger(row.requiredPrivilege) && row.requiredPrivilege >= 0 && row.requiredPrivilege < PRIVILEGE_BITS)) {
-      throw new RangeError(`${name}: required privilege ${row.requiredPrivilege} is not a bit 0..63`);
+    if (
+      !(
+        Number.isInteger(row.requiredPrivilege) &&
+        row.requiredPrivilege >= 0 &&
+        row.requiredPrivilege < PRIVILEGE_BITS
+      )
+    ) {
+      throw new RangeError(
+        `${name}: required privilege ${row.requiredPrivilege} is not a bit 0..63`,
+      );
     }
     const sizes = [row.input.size, row.repInput?.size ?? 0, row.output?.size ?? 0];
     for (const size of sizes) {
@@ -47,7 +65,9 @@ export class RegisteredRow {
       throw new RangeError(`${name}: a fast call has no output block (docs/hypercall-abi.md §4)`);
     }
     if (row.fastAllowed && row.input.size > FAST_INPUT_MAX_BYTES) {
-      throw new RangeError(`${name}: a fast call carries at most ${FAST_INPUT_MAX_BYTES} input bytes`);
+      throw new RangeError(
+        `${name}: a fast call carries at most ${FAST_INPUT_MAX_BYTES} input bytes`,
+      );
     }
     this.row = row;
     const allowed = allowedControlBits(row);
@@ -63,7 +83,11 @@ export class RegisteredRow {
 
   /** Total input bytes of a call: fixed block, variable header, rep list. */
   inputBytesFor(variableHeaderUnits: number, repCount: number): number {
-    return this.inputSize + variableHeaderUnits * VARIABLE_HEADER_UNIT_BYTES + repCount * this.repInputSize;
+    return (
+      this.inputSize +
+      variableHeaderUnits * VARIABLE_HEADER_UNIT_BYTES +
+      repCount * this.repInputSize
+    );
   }
 
   /** Output bytes of a call: the block, or one element per rep. */

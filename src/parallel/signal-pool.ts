@@ -24,10 +24,21 @@ import { OUTCOME_REPS_SHIFT, RESULT_STATUS_MASK } from "../abi/hypercall-result.
 import { BatchRunner } from "../dispatch/batch-runner.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
 import { signalEventRow } from "../dispatch/handlers/signal-event.js";
-import { batchRecordCount, RECORD_SIZE, RECORD_WORDS, RESULT_WORDS } from "../dispatch/hypercall-record.js";
+import {
+  batchRecordCount,
+  RECORD_SIZE,
+  RECORD_WORDS,
+  RESULT_WORDS,
+} from "../dispatch/hypercall-record.js";
 import { requireInteger } from "../state/host-checks.js";
 import type { Machine } from "../state/machine.js";
-import { MAX_SIGNAL_THREADS, READY_ID, type WorkerInit, type WorkerJob, type WorkerReply } from "./protocol.js";
+import {
+  MAX_SIGNAL_THREADS,
+  READY_ID,
+  type WorkerInit,
+  type WorkerJob,
+  type WorkerReply,
+} from "./protocol.js";
 
 export { MAX_SIGNAL_THREADS } from "./protocol.js";
 
@@ -81,7 +92,9 @@ export class SignalPool {
     }
     const threads = requireInteger(options.threads, "threads");
     if (threads < 1 || threads > MAX_SIGNAL_THREADS) {
-      throw new RangeError(`threads must be 1..${MAX_SIGNAL_THREADS} (twice this machine's processors), got ${threads}`);
+      throw new RangeError(
+        `threads must be 1..${MAX_SIGNAL_THREADS} (twice this machine's processors), got ${threads}`,
+      );
     }
     const vps = options.vps ?? [options.vp ?? 0];
     if (vps.length === 0) throw new RangeError("vps must name at least one VP index");
@@ -119,7 +132,9 @@ export class SignalPool {
           };
           worker.on("message", onReady);
           worker.once("error", reject);
-          worker.once("exit", (code) => reject(new Error(`a signal worker exited with code ${code} while starting`)));
+          worker.once("exit", (code) =>
+            reject(new Error(`a signal worker exited with code ${code} while starting`)),
+          );
         }),
       );
       worker.on("message", (reply: WorkerReply) => this.settle(reply));
@@ -156,7 +171,11 @@ export class SignalPool {
    * number of records run. Records and results on SharedArrayBuffers are used in place; others are
    * copied in (records) and out (results) once per call.
    */
-  async run(records: Uint8Array, results: Uint32Array, statusCounts?: Uint32Array): Promise<number> {
+  async run(
+    records: Uint8Array,
+    results: Uint32Array,
+    statusCounts?: Uint32Array,
+  ): Promise<number> {
     if (this.closed) throw new Error("the signal pool is closed");
     if (this.failure !== undefined) throw this.failure;
     const n = batchRecordCount(records, results);
@@ -197,7 +216,8 @@ export class SignalPool {
     for (const records of await Promise.all(jobs)) done += records;
     if (statusCounts !== undefined) {
       for (const c of this.counts) {
-        for (let s = 0; s <= RESULT_STATUS_MASK; s++) if (c[s] !== 0) statusCounts[s] = statusCounts[s]! + c[s]!;
+        for (let s = 0; s <= RESULT_STATUS_MASK; s++)
+          if (c[s] !== 0) statusCounts[s] = statusCounts[s]! + c[s]!;
       }
     }
     this.runHostRecords(input, output, n, statusCounts);
@@ -206,7 +226,12 @@ export class SignalPool {
   }
 
   /** The records of calls the workers do not run, on this thread, in order (see the top). */
-  private runHostRecords(records: Uint8Array, results: Uint32Array, n: number, statusCounts?: Uint32Array): void {
+  private runHostRecords(
+    records: Uint8Array,
+    results: Uint32Array,
+    n: number,
+    statusCounts?: Uint32Array,
+  ): void {
     const host = this.host;
     const words = new Uint32Array(records.buffer, records.byteOffset, n * RECORD_WORDS);
     const signal = signalEventRow.callCode;
@@ -277,7 +302,9 @@ export class SignalPool {
     if (results.buffer instanceof SharedArrayBuffer) return results;
     const words = n * RESULT_WORDS;
     if (this.resultsCopy.length < words) {
-      this.resultsCopy = new Uint32Array(new SharedArrayBuffer(words * Uint32Array.BYTES_PER_ELEMENT));
+      this.resultsCopy = new Uint32Array(
+        new SharedArrayBuffer(words * Uint32Array.BYTES_PER_ELEMENT),
+      );
     }
     return this.resultsCopy.subarray(0, words);
   }

@@ -14,7 +14,8 @@ import { Machine } from "../state/machine.js";
 import { READY_ID, type WorkerInit, type WorkerJob, type WorkerReply } from "./protocol.js";
 
 const port = parentPort;
-if (port === null) throw new Error("signal-worker.js runs only as a worker thread (see SignalPool)");
+if (port === null)
+  throw new Error("signal-worker.js runs only as a worker thread (see SignalPool)");
 
 const init = workerData as WorkerInit;
 const machine = new Machine(init.tables);
@@ -27,10 +28,18 @@ const runner = new BatchRunner(new Dispatcher(machine, [signalEventRow]), {
 port.on("message", (job: WorkerJob) => {
   let reply: WorkerReply;
   try {
-    const records = runner.run(job.records, job.results, job.countStatuses ? init.statusCounts : undefined);
+    const records = runner.run(
+      job.records,
+      job.results,
+      job.countStatuses ? init.statusCounts : undefined,
+    );
     reply = { id: job.id, ok: true, records };
   } catch (error) {
-    reply = { id: job.id, ok: false, error: error instanceof Error ? error.message : String(error) };
+    reply = {
+      id: job.id,
+      ok: false,
+      error: error instanceof Error ? error.message : String(error),
+    };
   }
   port.postMessage(reply);
 });

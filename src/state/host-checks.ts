@@ -8,7 +8,8 @@ const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 /** A value as a message shows it: `"1"` for a string, `1.5` for a number, `a bigint` … */
 export function shown(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (value === null) return "null";
@@ -32,7 +33,11 @@ export function requireU64(value: unknown, what: string): bigint {
 }
 
 /** An integer id or index of the host's (a partition id, a VP index, a port id). */
-export function requireInteger(value: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number {
+export function requireInteger(
+  value: unknown,
+  what: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (typeof value !== "number") {
     throw new TypeError(`${what}: expected a number, got ${shown(value)}`);
   }
@@ -47,11 +52,13 @@ export function requireU32(value: unknown, what: string): number {
 }
 
 export function requireBoolean(value: unknown, what: string): boolean {
-  if (typeof value !== "boolean") throw new TypeError(`${what}: expected true or false, got ${shown(value)}`);
+  if (typeof value !== "boolean")
+    throw new TypeError(`${what}: expected true or false, got ${shown(value)}`);
   return value;
 }
 
 export function requireFunction<T>(value: T, what: string): T {
-  if (typeof value !== "function") throw new TypeError(`${what}: expected a function, got ${shown(value)}`);
+  if (typeof value !== "function")
+    throw new TypeError(`${what}: expected a function, got ${shown(value)}`);
   return value;
 }

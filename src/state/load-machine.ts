@@ -1,3 +1,4 @@
+import { HV_MESSAGE_PAYLOAD_MAX } from "../abi/hv-message.js";
 import { HvPortType, PORT_TYPE_NAMES } from "../abi/port-type.js";
 import { SIM_PAGE_BYTES, SIM_SLOT_BYTES, SINT_COUNT } from "../abi/sief-page.js";
 import { u64ToHalves } from "../abi/u64.js";
@@ -56,7 +57,9 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
   const connLookup = PairHashTable.over(t.connLookupOwners, t.connLookupIds, t.connLookupValues);
   const sief = new SiefImage(t.sief);
   const slotById = new Map<number, number>();
-  parts.forEach((p, i) => slotById.set(p.id, i));
+  parts.forEach((p, i) => {
+    slotById.set(p.id, i);
+  });
 
   let v = 0;
   let q = 0;
@@ -81,7 +84,9 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
       setMsr(t, v, MSR_SCONTROL, vp.scontrol);
       setMsr(t, v, MSR_SIEFP, vp.siefp);
       setMsr(t, v, MSR_SIMP, vp.simp);
-      vp.sints.forEach((value, sint) => setMsr(t, v, MSR_SINT0 + 2 * sint, value));
+      vp.sints.forEach((value, sint) => {
+        setMsr(t, v, MSR_SINT0 + 2 * sint, value);
+      });
       vp.siefFlags.forEach((flags, sint) => {
         for (const flag of flags) sief.testAndSet(v, sint, flag);
       });
@@ -104,7 +109,9 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
       t.portTargetSint[q] = port.targetSint;
       t.portTargetVp[q] = port.targetVp;
       t.portTargetVpSlot[q] =
-        port.targetVp === HV_ANY_VP ? TARGET_VP_ANY : (vpSlotByIndex.get(port.targetVp) ?? TARGET_VP_MISSING);
+        port.targetVp === HV_ANY_VP
+          ? TARGET_VP_ANY
+          : (vpSlotByIndex.get(port.targetVp) ?? TARGET_VP_MISSING);
       t.portBaseFlag[q] = port.baseFlagNumber;
       t.portFlagCount[q] = port.flagCount;
       if (t.portType[q] === HvPortType.Message) {
@@ -129,7 +136,9 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
     for (const conn of p.connections) {
       const portPs = slotById.get(conn.portPartition);
       if (portPs === undefined) {
-        throw new RangeError(`partition ${p.id} connection ${conn.id} names unknown partition ${conn.portPartition}`);
+        throw new RangeError(
+          `partition ${p.id} connection ${conn.id} names unknown partition ${conn.portPartition}`,
+        );
       }
       t.connOwner[c] = ps;
       t.connId[c] = conn.id;
@@ -144,8 +153,9 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
     }
   });
 
-  loadQueues(t, parts, portLookup, vpSlotsOf);
-  return new Machine(t, memory);
+  const machine = new Machine(t, memory);
+  loadQueues(machine, parts, vpSlotsOf);
+  return machine;
 }
 
 function setMsr(t: MachineTables, v: number, off: number, value: bigint): void {
@@ -156,17 +166,17 @@ function setMsr(t: MachineTables, v: number, off: number, value: bigint): void {
 
 /** A dump's queued messages, back into their ports' buffers and their queues, in order. */
 function loadQueues(
-  t: MachineTables,
+  machine: Machine,
   parts: readonly PartitionSpec[],
-  portLookup: PairHashTable,
   vpSlotsOf: readonly ReadonlyMap<number, number>[],
 ): void {
+  const t = machine.tables;
   parts.forEach((p, ps) => {
     for (const vp of p.vps) {
       const v = vpSlotsOf[ps]!.get(vp.index)!;
       vp.messageQueues.forEach((messages, sint) => {
         for (const m of messages) {
-          const q = portLookup.get(ps, m.portId);
+          const q = machine.portLookup.get(ps, m.portId);
           const ordinal = q < 0 ? -1 : t.portMessageOrdinal[q]!;
           const b = ordinal < 0 ? -1 : freeBuffer(t, ordinal);
           if (b < 0) {
@@ -175,7 +185,20 @@ function loadQueues(
               `partition ${p.id} VP ${vp.index} SINT ${sint}: a queued message names port ${m.portId}, which has no free message buffer`,
             );
           }
-          enqueueMessage(t, ordinal, b, q, v, sint, m.messageType, m.payload.length, m.payload, 0);
+          const words = new Uint32Array(HV_MESSAGE_PAYLOAD_MAX / 4);
+          new Uint8Array(words.buffer).set(m.payload);
+          enqueueMessage(
+            machine,
+            ordinal,
+            b,
+            q,
+            v,
+            sint,
+            m.messageType,
+            m.payload.length,
+            words,
+            0,
+          );
         }
       });
     }

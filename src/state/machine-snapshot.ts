@@ -1,5 +1,10 @@
 import type { GuestMemory } from "./guest-memory.js";
-import { type MachineTables, resetDerivedTables, STATE_TABLES, type TableName } from "./machine-tables.js";
+import {
+  type MachineTables,
+  resetDerivedTables,
+  STATE_TABLES,
+  type TableName,
+} from "./machine-tables.js";
 
 /** Every state table (STATE_TABLES, declared once) as a byte view, in declaration order. */
 function byteViews(t: MachineTables): Uint8Array[] {
@@ -54,7 +59,8 @@ export class MachineSnapshot {
       throw new RangeError("snapshot of another machine");
     }
     for (let i = 0; i < live.length; i++) {
-      if (live[i]!.length !== this.views[i]!.length) throw new RangeError("snapshot of another machine");
+      if (live[i]!.length !== this.views[i]!.length)
+        throw new RangeError("snapshot of another machine");
     }
     for (let i = 0; i < live.length; i++) live[i]!.set(this.views[i]!);
     for (let p = 0; p < memory.length; p++) memory[p]!.restoreRam(ram[p]!);

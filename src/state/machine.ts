@@ -2,34 +2,36 @@ import { SIM_PAGE_BYTES, SIM_SLOT_BYTES, SINT_COUNT } from "../abi/sief-page.js"
 import { SCONTROL_ENABLE_BIT, SINT_VECTOR_MASK, SYNIC_PAGE_ENABLE_BIT } from "../abi/synic-msr.js";
 import { halvesToU64, u64ToHalves } from "../abi/u64.js";
 import { GuestMemory } from "./guest-memory.js";
-import { isU32, requireBoolean, requireFunction, requireInteger, requireU32, requireU64 } from "./host-checks.js";
+import { isU32, requireBoolean, requireInteger, requireU32, requireU64 } from "./host-checks.js";
 import { MachineSnapshot } from "./machine-snapshot.js";
 import { ANY_VP_NONE_ENABLED, ANY_VP_STALE, type MachineTables } from "./machine-tables.js";
-import { dropPortMessages, queuedRecords, rescanMessages, simSlotOffset } from "./message-queues.js";
+import {
+  dropPortMessages,
+  queuedRecords,
+  rescanMessages,
+  simSlotOffset,
+} from "./message-queues.js";
+import { overlayPages } from "./overlay-pages.js";
 import { NOT_FOUND, PairHashTable } from "./pair-hash-table.js";
 import { SiefImage } from "./sief-image.js";
+import {
+  type ListenerErrorHandler,
+  type SintAssertionListener,
+  SintListeners,
+  type SintSource,
+} from "./sint-listeners.js";
 import { guestReadMsr, guestWriteMsr, type MsrOutcome } from "./synic-msr-access.js";
-import { checkSint, MSR_SCONTROL, MSR_SIEFP, MSR_SIMP, MSR_SINT0, MSR_STRIDE, SynicRegisters } from "./synic-registers.js";
+import {
+  checkSint,
+  MSR_SCONTROL,
+  MSR_SIEFP,
+  MSR_SIMP,
+  MSR_SINT0,
+  MSR_STRIDE,
+  SynicRegisters,
+} from "./synic-registers.js";
 
-/** What caused an interrupt assertion: an event flag's 0 -> 1 transition, or a message delivery. */
-export type SintSource = "event" | "message";
-
-/** Called once per edge-triggered interrupt the machine asserts. */
-export type SintAssertionListener = (
-  partitionId: number,
-  vpIndex: number,
-  sint: number,
-  vector: number,
-  source: SintSource,
-) => void;
-
-/** Told about an exception a listener threw (the call it happened in completed regardless). */
-export type ListenerErrorHandler = (error: unknown) => void;
-
-interface Subscription {
-  readonly listener: SintAssertionListener;
-  readonly onError: ListenerErrorHandler | undefined;
-}
+export type { ListenerErrorHandler, SintAssertionListener, SintSource } from "./sint-listeners.js";
 
 /**
  * The modeled machine: partitions, their VPs with SynIC registers and pages, ports, connections,
@@ -46,15 +48,29 @@ export class Machine {
   /** Guest memory per partition slot: RAM and overlay pages (not shared between threads). */
   readonly memory: readonly GuestMemory[];
   private readonly slotById = new Map<number, number>();
+  /** u32 views of the SIM pages and of the message records (message-queues.ts copies words). */
+  readonly simWords: Uint32Array;
+  readonly messageWords: Uint32Array;
   private readonly siefPages: Uint8Array[] = [];
   private readonly simPages: Uint8Array[] = [];
-  private subscriptions: readonly Subscription[] = [];
+  private readonly listeners = new SintListeners();
 
   constructor(tables: MachineTables, memory?: readonly GuestMemory[]) {
     this.tables = tables;
     this.sief = new SiefImage(tables.sief);
-    this.portLookup = PairHashTable.over(tables.portLookupOwners, tables.portLookupIds, tables.portLookupValues);
-    this.connLookup = PairHashTable.over(tables.connLookupOwners, tables.connLookupIds, tables.connLookupValues);
+    this.portLookup = PairHashTable.over(
+      tables.portLookupOwners,
+      tables.portLookupIds,
+      tables.portLookupValues,
+    );
+    this.connLookup = PairHashTable.over(
+      tables.connLookupOwners,
+      tables.connLookupIds,
+      tables.connLookupValues,
+    );
+    const words = (a: Uint8Array) => new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4);
+    this.simWords = words(tables.sim);
+    this.messageWords = words(tables.messageBytes);
     const n = tables.partitionId.length;
     this.memory = memory ?? Array.from({ length: n }, () => new GuestMemory());
     for (let p = 0; p < n; p++) this.slotById.set(tables.partitionId[p]!, p);
@@ -110,7 +126,8 @@ export class Machine {
   requireVp(partitionId: number, vpIndex: number, what = "vp"): number {
     const p = this.requirePartition(partitionId);
     const v = this.vpSlot(p, requireU32(vpIndex, what));
-    if (v < 0) throw new RangeError(`${what}: partition ${partitionId} has no VP with index ${vpIndex}`);
+    if (v < 0)
+      throw new RangeError(`${what}: partition ${partitionId} has no VP with index ${vpIndex}`);
     return v;
   }
 
@@ -192,26 +209,7 @@ export class Machine {
 
   /** The SIEF and SIM pages of the partition's VPs at their GPAs (docs/synic.md §2). */
   private rebuildOverlays(p: number): void {
-    const t = this.tables;
-    const start = t.partitionVpStart[p]!;
-    const end = start + t.partitionVpCount[p]!;
-    const claimed = new Set<number>();
-    const overlays: [number, Uint8Array][] = [];
-    // Lowest VP index first; for one VP the SIEF page before the SIM page: the first claim wins.
-    for (let v = start; v < end; v++) {
-      for (const [off, page] of [
-        [MSR_SIEFP, this.siefPages[v]!],
-        [MSR_SIMP, this.simPages[v]!],
-      ] as const) {
-        const lo = t.msrs[v * MSR_STRIDE + off]!;
-        if ((lo & SYNIC_PAGE_ENABLE_BIT) === 0) continue;
-        const n = GuestMemory.pageNumber(lo, t.msrs[v * MSR_STRIDE + off + 1]!);
-        if (claimed.has(n)) continue;
-        claimed.add(n);
-        overlays.push([n, page]);
-      }
-    }
-    this.memory[p]!.setOverlays(overlays);
+    this.memory[p]!.setOverlays(overlayPages(this.tables, p, this.siefPages, this.simPages));
   }
 
   /** True when the VP slot's SynIC and SIEF page are both enabled. */
@@ -227,7 +225,9 @@ export class Machine {
   private pageReady(vpSlot: number, off: number): boolean {
     const m = this.tables.msrs;
     const base = vpSlot * MSR_STRIDE;
-    return (m[base + MSR_SCONTROL]! & SCONTROL_ENABLE_BIT & m[base + off]! & SYNIC_PAGE_ENABLE_BIT) !== 0;
+    return (
+      (m[base + MSR_SCONTROL]! & SCONTROL_ENABLE_BIT & m[base + off]! & SYNIC_PAGE_ENABLE_BIT) !== 0
+    );
   }
 
   /**
@@ -262,7 +262,8 @@ export class Machine {
   /** A guest write, through overlay pages: "ok", or "unbacked" with nothing written. */
   guestWrite(partitionId: number, gpa: bigint, bytes: Uint8Array): "ok" | "unbacked" {
     const p = this.requirePartition(partitionId);
-    if (!(bytes instanceof Uint8Array)) throw new TypeError("guestWrite: bytes must be a Uint8Array");
+    if (!(bytes instanceof Uint8Array))
+      throw new TypeError("guestWrite: bytes must be a Uint8Array");
     return this.memory[p]!.guestWrite(requireU64(gpa, "gpa"), bytes) ? "ok" : "unbacked";
   }
 
@@ -315,13 +316,17 @@ export class Machine {
     const v = this.requireVp(partitionId, vpIndex);
     checkSint(sint);
     const bytes = this.tables.messageBytes;
-    return queuedRecords(this.tables, v, sint).map((r) => bytes.slice(r * SIM_SLOT_BYTES, (r + 1) * SIM_SLOT_BYTES));
+    return queuedRecords(this.tables, v, sint).map((r) =>
+      bytes.slice(r * SIM_SLOT_BYTES, (r + 1) * SIM_SLOT_BYTES),
+    );
   }
 
   sintAssertionCount(partitionId: number, vpIndex: number, sint: number): number {
     checkSint(sint);
     const i = this.requireVp(partitionId, vpIndex) * SINT_COUNT + sint;
-    return this.tables.shared ? Atomics.load(this.tables.sintAssertions, i) : this.tables.sintAssertions[i]!;
+    return this.tables.shared
+      ? Atomics.load(this.tables.sintAssertions, i)
+      : this.tables.sintAssertions[i]!;
   }
 
   /**
@@ -330,18 +335,12 @@ export class Machine {
    * one, is rethrown from a microtask (an uncaught exception, never silently lost).
    */
   onSintAsserted(listener: SintAssertionListener, onError?: ListenerErrorHandler): () => void {
-    requireFunction(listener, "onSintAsserted: listener");
-    if (onError !== undefined) requireFunction(onError, "onSintAsserted: onError");
-    const subscription: Subscription = { listener, onError };
-    this.subscriptions = [...this.subscriptions, subscription];
-    return () => {
-      this.subscriptions = this.subscriptions.filter((s) => s !== subscription);
-    };
+    return this.listeners.subscribe(listener, onError);
   }
 
   /** True while any listener is subscribed (listeners are host code: they may change the machine). */
   get hasSintListeners(): boolean {
-    return this.subscriptions.length !== 0;
+    return this.listeners.any;
   }
 
   /** Records one edge-triggered interrupt on (VP slot, SINT) and tells the listeners. */
@@ -350,25 +349,15 @@ export class Machine {
     const i = vpSlot * SINT_COUNT + sint;
     if (t.shared) Atomics.add(t.sintAssertions, i, 1);
     else t.sintAssertions[i] = (t.sintAssertions[i]! + 1) >>> 0;
-    const subscriptions = this.subscriptions;
-    if (subscriptions.length !== 0) this.notify(subscriptions, vpSlot, sint, source);
-  }
-
-  private notify(subscriptions: readonly Subscription[], vpSlot: number, sint: number, source: SintSource): void {
-    const t = this.tables;
-    const vector = t.msrs[vpSlot * MSR_STRIDE + MSR_SINT0 + 2 * sint]! & SINT_VECTOR_MASK;
-    const partitionId = t.partitionId[t.vpPartition[vpSlot]!]!;
-    const vpIndex = t.vpIndex[vpSlot]!;
-    for (const s of subscriptions) {
-      try {
-        s.listener(partitionId, vpIndex, sint, vector, source);
-      } catch (error) {
-        if (s.onError !== undefined) s.onError(error);
-        else
-          queueMicrotask(() => {
-            throw error;
-          });
-      }
+    if (this.listeners.any) {
+      const vector = t.msrs[vpSlot * MSR_STRIDE + MSR_SINT0 + 2 * sint]! & SINT_VECTOR_MASK;
+      this.listeners.notify(
+        t.partitionId[t.vpPartition[vpSlot]!]!,
+        t.vpIndex[vpSlot]!,
+        sint,
+        vector,
+        source,
+      );
     }
   }
 

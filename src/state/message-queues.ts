@@ -10,9 +10,9 @@ import { SIM_PAGE_BYTES, SIM_SLOT_BYTES, SINT_COUNT } from "../abi/sief-page.js"
 import { SINT_MASKED_BIT, SINT_POLLING_BIT } from "../abi/synic-msr.js";
 import type { Machine } from "./machine.js";
 import {
+  type MachineTables,
   MESSAGE_BUFFERS_PER_PORT,
   MESSAGE_RECORD_BYTES,
-  type MachineTables,
   NO_MESSAGE,
 } from "./machine-tables.js";
 import { MSR_SINT0, MSR_STRIDE } from "./synic-registers.js";
@@ -38,13 +38,18 @@ export function recordOf(ordinal: number, b: number): number {
   return ordinal * MESSAGE_BUFFERS_PER_PORT + b;
 }
 
+/** u32 words of one message record (and of one SIM slot). */
+const RECORD_WORDS = MESSAGE_RECORD_BYTES / 4;
+const HEADER_WORDS = HV_MESSAGE_HEADER_SIZE / 4;
+
 /**
  * Takes buffer `b` of the port (which the caller found free), fills its record with the HV_MESSAGE
- * to deliver — header, the first `size` bytes of `payload` from `from`, zeros after — and appends
- * it to the queue of (VP slot, SINT).
+ * to deliver — header, the first `size` bytes of the payload (u32 words from `payload[from]` on),
+ * zeros after them — and appends it to the queue of (VP slot, SINT). Word copies: the records and
+ * the input block are 4-byte aligned, and the host little-endian (see SiefImage).
  */
 export function enqueueMessage(
-  t: MachineTables,
+  machine: Machine,
   ordinal: number,
   b: number,
   q: number,
@@ -52,34 +57,28 @@ export function enqueueMessage(
   sint: number,
   messageType: number,
   size: number,
-  payload: Uint8Array,
+  payload: Uint32Array,
   from: number,
 ): void {
+  const t = machine.tables;
   const r = recordOf(ordinal, b);
-  const bytes = t.messageBytes;
-  const at = r * MESSAGE_RECORD_BYTES;
-  putU32(bytes, at + MESSAGE_TYPE_OFFSET, messageType);
-  bytes[at + MESSAGE_PAYLOAD_SIZE_OFFSET] = size;
-  // MessageFlags and the two reserved bytes.
-  bytes[at + MESSAGE_FLAGS_OFFSET] = 0;
-  bytes[at + MESSAGE_FLAGS_OFFSET + 1] = 0;
-  bytes[at + MESSAGE_FLAGS_OFFSET + 2] = 0;
-  // OriginationId: the destination port's HV_PORT_ID, upper 32 bits zero (docs/synic.md §4).
-  putU32(bytes, at + MESSAGE_ORIGINATION_ID_OFFSET, t.portId[q]!);
-  putU32(bytes, at + MESSAGE_ORIGINATION_ID_OFFSET + 4, 0);
-  const body = at + HV_MESSAGE_HEADER_SIZE;
-  for (let i = 0; i < size; i++) bytes[body + i] = payload[from + i]!;
-  bytes.fill(0, body + size, at + MESSAGE_RECORD_BYTES);
+  const words = machine.messageWords;
+  const at = r * RECORD_WORDS;
+  // MessageType; PayloadSize with MessageFlags 0 and the reserved bytes 0; OriginationId: the
+  // destination port's HV_PORT_ID, upper 32 bits zero (docs/synic.md §4).
+  words[at + MESSAGE_TYPE_OFFSET / 4] = messageType;
+  words[at + MESSAGE_PAYLOAD_SIZE_OFFSET / 4] = size;
+  words[at + MESSAGE_ORIGINATION_ID_OFFSET / 4] = t.portId[q]!;
+  words[at + MESSAGE_ORIGINATION_ID_OFFSET / 4 + 1] = 0;
+  const n = (size + 3) >>> 2;
+  for (let i = 0; i < n; i++) words[at + HEADER_WORDS + i] = payload[from + i]!;
+  t.messageBytes.fill(
+    0,
+    r * MESSAGE_RECORD_BYTES + HV_MESSAGE_HEADER_SIZE + size,
+    (r + 1) * MESSAGE_RECORD_BYTES,
+  );
   t.messageBuffersUsed[ordinal] = t.messageBuffersUsed[ordinal]! | (1 << b);
   link(t, r, vpSlot * SINT_COUNT + sint);
-}
-
-/** A little-endian u32 into a byte array (no view is allocated). */
-function putU32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value & 0xff;
-  bytes[at + 1] = (value >>> 8) & 0xff;
-  bytes[at + 2] = (value >>> 16) & 0xff;
-  bytes[at + 3] = value >>> 24;
 }
 
 function link(t: MachineTables, r: number, queue: number): void {
@@ -131,10 +130,12 @@ export function attemptDelivery(machine: Machine, vpSlot: number, sint: number):
     sim[at + MESSAGE_FLAGS_OFFSET] = sim[at + MESSAGE_FLAGS_OFFSET]! | MESSAGE_PENDING_BIT;
     return;
   }
-  // A byte loop, not set(subarray()): no view is allocated per delivery.
-  const bytes = t.messageBytes;
-  const from = r * MESSAGE_RECORD_BYTES;
-  for (let i = 0; i < MESSAGE_RECORD_BYTES; i++) sim[at + i] = bytes[from + i]!;
+  // A word loop, not set(subarray()): no view is allocated per delivery.
+  const slot = machine.simWords;
+  const record = machine.messageWords;
+  const to = at >>> 2;
+  const from = r * RECORD_WORDS;
+  for (let i = 0; i < RECORD_WORDS; i++) slot[to + i] = record[from + i]!;
   const next = t.messageNext[r]!;
   t.queueHead[queue] = next;
   if (next === NO_MESSAGE) t.queueTail[queue] = NO_MESSAGE;
@@ -142,7 +143,8 @@ export function attemptDelivery(machine: Machine, vpSlot: number, sint: number):
   t.queueLength[queue] = t.queueLength[queue]! - 1;
   freeRecord(t, r);
   const sintLo = t.msrs[vpSlot * MSR_STRIDE + MSR_SINT0 + 2 * sint]!;
-  if ((sintLo & (SINT_MASKED_BIT | SINT_POLLING_BIT)) === 0) machine.assertSint(vpSlot, sint, "message");
+  if ((sintLo & (SINT_MASKED_BIT | SINT_POLLING_BIT)) === 0)
+    machine.assertSint(vpSlot, sint, "message");
 }
 
 /** The EOM / EOI rescan: one delivery attempt per SINT of the VP, in SINT order. */

@@ -34,11 +34,15 @@ export function queuedMessageOf(hex: string): QueuedMessageSpec | string {
   if (type === 0 || (type & HV_MESSAGE_TYPE_HYPERVISOR_BIT) !== 0) {
     return `MessageType 0x${type.toString(16)} is not a type a guest can post (not 0, bit 31 clear)`;
   }
-  if (size > HV_MESSAGE_PAYLOAD_MAX) return `PayloadSize ${size} is more than ${HV_MESSAGE_PAYLOAD_MAX}`;
+  if (size > HV_MESSAGE_PAYLOAD_MAX)
+    return `PayloadSize ${size} is more than ${HV_MESSAGE_PAYLOAD_MAX}`;
   if (bytes.length !== HV_MESSAGE_HEADER_SIZE + size) {
     return `${bytes.length} bytes, but the header's PayloadSize ${size} makes it ${HV_MESSAGE_HEADER_SIZE + size}`;
   }
-  if (bytes.readUInt32LE(MESSAGE_FLAGS_OFFSET) !== 0 || bytes.readUInt32LE(MESSAGE_ORIGINATION_ID_OFFSET + 4) !== 0) {
+  if (
+    bytes.readUInt32LE(MESSAGE_FLAGS_OFFSET) !== 0 ||
+    bytes.readUInt32LE(MESSAGE_ORIGINATION_ID_OFFSET + 4) !== 0
+  ) {
     return "MessageFlags, the reserved bytes and OriginationId bits 63:32 of a queued message are 0";
   }
   return {

@@ -2,7 +2,7 @@ import type { PortTypeName } from "../abi/port-type.js";
 import type { QueuedMessageSpec } from "./queued-message-text.js";
 
 /**
- * A validated, normalised scenario file (docs/cli.md "Scenario file"). Every field has been
+ * A validated, normalised scenario file (docs/cli.md §2). Every field has been
  * checked; defaults are filled in. 64-bit values are bigints (this is the load path, not the hot
  * path).
  */

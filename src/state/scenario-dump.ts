@@ -1,5 +1,5 @@
-import { HV_PAGE_SIZE } from "../abi/hv-page.js";
 import { HV_MESSAGE_TYPE_NONE } from "../abi/hv-message.js";
+import { HV_PAGE_SIZE } from "../abi/hv-page.js";
 import { HvPortType } from "../abi/port-type.js";
 import { SIM_PAGE_BYTES, SIM_SLOT_BYTES, SINT_COUNT } from "../abi/sief-page.js";
 import { SINT_RESET_VALUE } from "../abi/synic-msr.js";
@@ -44,7 +44,7 @@ export interface DumpedPartition {
 }
 
 /**
- * The machine's state in the scenario schema of the CLI contract (docs/cli.md "Dump"), every VP
+ * The machine's state in the scenario schema of the CLI contract (docs/cli.md §3), every VP
  * also carrying `siefFlags` (SINTs with a flag set), `sintAssertions` (SINTs with a count > 0),
  * `simSlots` (non-empty SIM slots) and `queuedMessages` (SINTs with messages waiting), plus what
  * reloading needs to be exact: `simResidue` (empty slots whose other bytes are not zero) and
@@ -98,12 +98,15 @@ export function dumpScenario(machine: Machine): { partitions: DumpedPartition[] 
         const slot = t.sim.subarray(at, at + SIM_SLOT_BYTES);
         const type = slot[0]! | (slot[1]! << 8) | (slot[2]! << 16) | (slot[3]! << 24);
         if (type !== HV_MESSAGE_TYPE_NONE) simSlots[String(s)] = Buffer.from(slot).toString("hex");
-        else if (slot.some((b) => b !== 0)) simResidue[String(s)] = Buffer.from(slot).toString("hex");
+        else if (slot.some((b) => b !== 0))
+          simResidue[String(s)] = Buffer.from(slot).toString("hex");
         const queued = queuedRecords(t, v, s);
         if (queued.length > 0) {
           queuedMessages[String(s)] = queued.length;
           messageQueues[String(s)] = queued.map((r) =>
-            queuedMessageText(t.messageBytes.subarray(r * MESSAGE_RECORD_BYTES, (r + 1) * MESSAGE_RECORD_BYTES)),
+            queuedMessageText(
+              t.messageBytes.subarray(r * MESSAGE_RECORD_BYTES, (r + 1) * MESSAGE_RECORD_BYTES),
+            ),
           );
         }
       }

@@ -1,5 +1,5 @@
 /**
- * The field schemas of the scenario file (docs/cli.md "Scenario file"): a zod schema checks every
+ * The field schemas of the scenario file (docs/cli.md §2): a zod schema checks every
  * field on its own (types, ranges, hex syntax, unknown field names) and normalises it into a
  * {@link ScenarioDocument} (defaults, bigints, "any" -> HV_ANY_VP, SINT arrays, privilege masks, a
  * dump's SIEF flags, SIM slots and queued messages). Built once, at module load; the only
@@ -29,7 +29,6 @@ const PRIVILEGE_NAMES_LOWER = new Map(PARTITION_PRIVILEGE_NAMES.map((n) => [n.to
 // ---------------------------------------------------------------------------------------------
 // Messages
 // ---------------------------------------------------------------------------------------------
-
 
 /** The error-map argument as far as these messages need it. */
 interface IssueInput {
@@ -118,7 +117,10 @@ const connectionId = integer(
 const TARGET_VP_TEXT = `a VP index (an integer ${RANGE.vpIndex.text}) or "any"`;
 // Only the "any" branch transforms: a numeric target VP costs no callback.
 const targetVp = z.union(
-  [integer(RANGE.vpIndex, TARGET_VP_TEXT, false), z.literal("any").transform((): number => HV_ANY_VP)],
+  [
+    integer(RANGE.vpIndex, TARGET_VP_TEXT, false),
+    z.literal("any").transform((): number => HV_ANY_VP),
+  ],
   expected(TARGET_VP_TEXT),
 );
 
@@ -146,7 +148,10 @@ function perSintRecord(what: string, value: z.core.SomeType) {
 
 const sints = perSintRecord('an object of SINT values like {"2": "0x50"}', hex);
 
-function perSint<T, D>(values: Readonly<Record<string, T | undefined>> | undefined, empty: () => D): (T | D)[] {
+function perSint<T, D>(
+  values: Readonly<Record<string, T | undefined>> | undefined,
+  empty: () => D,
+): (T | D)[] {
   const out: (T | D)[] = [];
   for (let i = 0; i < SINT_COUNT; i++) out.push(values?.[SINT_KEYS[i]!] ?? empty());
   return out;
@@ -154,12 +159,20 @@ function perSint<T, D>(values: Readonly<Record<string, T | undefined>> | undefin
 
 // A dump (`--dump-state`) carries the SIEF flags set, the interrupts asserted, the SIM slots and
 // the queued messages per SINT; loading it again restores them, so a dump is also a scenario.
-const flagNumber = integer(RANGE.flagNumber, `a SIEF flag number, an integer ${RANGE.flagNumber.text}`, false);
+const flagNumber = integer(
+  RANGE.flagNumber,
+  `a SIEF flag number, an integer ${RANGE.flagNumber.text}`,
+  false,
+);
 const siefFlags = perSintRecord(
   'an object of set flag lists like {"2": [0, 5]}',
   z.array(flagNumber, expected("a list of flag numbers")),
 );
-const assertionCount = integer(RANGE.count, `an assertion count, an integer ${RANGE.count.text}`, false);
+const assertionCount = integer(
+  RANGE.count,
+  `an assertion count, an integer ${RANGE.count.text}`,
+  false,
+);
 const sintAssertions = perSintRecord('an object of interrupt counts like {"2": 1}', assertionCount);
 
 const SLOT_DIGITS = 2 * SIM_SLOT_BYTES;
@@ -179,14 +192,16 @@ function slotType(bytes: Uint8Array): number {
 const simSlots = perSintRecord(
   'an object of SIM slots like {"3": "01000000…"}',
   slotBytes.refine((b) => slotType(b) !== HV_MESSAGE_TYPE_NONE, {
-    error: "a slot in simSlots is not empty: its MessageType (bytes 0..3) is not 0; an empty slot goes in simResidue or is left out",
+    error:
+      "a slot in simSlots is not empty: its MessageType (bytes 0..3) is not 0; an empty slot goes in simResidue or is left out",
   }),
 );
 /** ... simResidue the empty ones (MessageType 0) whose other bytes are not all zero. */
 const simResidue = perSintRecord(
   'an object of empty SIM slots like {"3": "00000000…"}',
   slotBytes.refine((b) => slotType(b) === HV_MESSAGE_TYPE_NONE, {
-    error: "a slot in simResidue is empty: its MessageType (bytes 0..3) is 0; a non-empty slot goes in simSlots",
+    error:
+      "a slot in simResidue is empty: its MessageType (bytes 0..3) is 0; a non-empty slot goes in simSlots",
   }),
 );
 const queuedCount = integer(
@@ -194,15 +209,18 @@ const queuedCount = integer(
   `a count of queued messages, an integer ${RANGE.queuedMessages.text}`,
   false,
 );
-const queuedMessages = perSintRecord('an object of queued message counts like {"3": 1}', queuedCount);
-const queuedMessage = z.string(expected("a queued message: its HV_MESSAGE header and payload as hex")).transform(
-  (text, ctx): QueuedMessageSpec => {
+const queuedMessages = perSintRecord(
+  'an object of queued message counts like {"3": 1}',
+  queuedCount,
+);
+const queuedMessage = z
+  .string(expected("a queued message: its HV_MESSAGE header and payload as hex"))
+  .transform((text, ctx): QueuedMessageSpec => {
     const m = queuedMessageOf(text);
     if (typeof m !== "string") return m;
     ctx.issues.push({ code: "custom", message: `not a queued message: ${m}`, input: text });
     return z.NEVER;
-  },
-);
+  });
 const messageQueues = perSintRecord(
   'an object of queued message lists like {"3": ["01000000…"]}',
   z.array(queuedMessage, expected("a list of queued messages")),
@@ -227,10 +245,19 @@ const vp = record("a VP object", {
     siefp: v.siefp,
     simp: v.simp,
     sints: perSint<bigint, bigint>(v.sints as Record<string, bigint | undefined>, () => SINT_RESET),
-    siefFlags: perSint<number[], number[]>(v.siefFlags as Record<string, number[] | undefined>, () => []),
-    sintAssertions: perSint<number, number>(v.sintAssertions as Record<string, number | undefined>, () => 0),
+    siefFlags: perSint<number[], number[]>(
+      v.siefFlags as Record<string, number[] | undefined>,
+      () => [],
+    ),
+    sintAssertions: perSint<number, number>(
+      v.sintAssertions as Record<string, number | undefined>,
+      () => 0,
+    ),
     simSlots: perSint<Uint8Array, undefined>(
-      { ...(v.simResidue as Record<string, Uint8Array | undefined>), ...(v.simSlots as Record<string, Uint8Array | undefined>) },
+      {
+        ...(v.simResidue as Record<string, Uint8Array | undefined>),
+        ...(v.simSlots as Record<string, Uint8Array | undefined>),
+      },
       () => undefined,
     ),
     messageQueues: perSint<QueuedMessageSpec[], QueuedMessageSpec[]>(
@@ -252,7 +279,11 @@ const port = record("a port object", {
   deleted: z.boolean(expected("true or false")).default(false),
 });
 
-const connection = record("a connection object", { id: connectionId, portPartition: portPartitionId, portId });
+const connection = record("a connection object", {
+  id: connectionId,
+  portPartition: portPartitionId,
+  portId,
+});
 
 const memoryRange = record("a memory object", { gpa: hex, hex: hexBytes }).transform(
   (m): MemorySpec => ({ gpa: m.gpa, bytes: m.hex }),
@@ -280,7 +311,8 @@ const partition = record("a partition object", {
   (p): PartitionSpec => ({
     id: p.id,
     state: p.state,
-    privilegeMask: p.privileges !== undefined ? privilegeMaskOf(p.privileges) : (p.privilegeMask ?? 0n),
+    privilegeMask:
+      p.privileges !== undefined ? privilegeMaskOf(p.privileges) : (p.privilegeMask ?? 0n),
     vps: p.vps,
     ports: p.ports,
     connections: p.connections,

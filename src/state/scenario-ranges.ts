@@ -1,5 +1,5 @@
 /**
- * The ranges and text forms of the scenario file (the CLI contract; docs/cli.md "Scenario file"),
+ * The ranges and text forms of the scenario file (the CLI contract; docs/cli.md §2),
  * each defined once: the field schemas and the cross-field checks both use these. TLFS numbers come
  * from src/abi.
  */

@@ -1,5 +1,5 @@
 /**
- * The cross-field rules of the scenario file (docs/cli.md "Scenario file"), checked on the raw
+ * The cross-field rules of the scenario file (docs/cli.md §2), checked on the raw
  * JSON and only on fields that are valid on their own: unique ids, exactly one of privileges /
  * privilegeMask, event-port flag ranges, connections naming an existing partition, memory ranges,
  * and a dump's queued messages naming message ports of their VP and SINT. Linear (memory ranges:
@@ -168,7 +168,10 @@ function checkPorts(list: unknown, at: readonly PathSegment[], out: Problem[]): 
           path: [...at, j, "flagCount"],
           reason: `missing: event ports need flagCount, an integer ${RANGE.flagField.text} (baseFlagNumber + flagCount <= ${FLAGS_PER_SINT})`,
         });
-      } else if (isIn(count, RANGE.flagField) && (base === undefined || isIn(base, RANGE.flagField))) {
+      } else if (
+        isIn(count, RANGE.flagField) &&
+        (base === undefined || isIn(base, RANGE.flagField))
+      ) {
         const b = base ?? 0;
         if (b + count > FLAGS_PER_SINT) {
           out.push({
@@ -364,7 +367,10 @@ function checkQueuedMessages(p: JsonObject, at: readonly PathSegment[], out: Pro
                     ? `port ${m.portId} targets VP ${show(port.targetVp)}, not VP ${show(vp.index)}`
                     : undefined;
         if (why !== undefined) {
-          out.push({ path, reason: `a queued message must come through a message port of its VP and SINT: ${why}` });
+          out.push({
+            path,
+            reason: `a queued message must come through a message port of its VP and SINT: ${why}`,
+          });
           continue;
         }
         const held = (buffers.get(m.portId) ?? 0) + 1;

@@ -9,8 +9,8 @@
  * located after all of that record's fields.
  */
 import type { z } from "zod";
-import { isObject } from "./scenario-ranges.js";
 import { SCENARIO_ROOT_PATH, ScenarioError } from "./scenario-error.js";
+import { isObject } from "./scenario-ranges.js";
 
 export type PathSegment = string | number;
 

@@ -1,5 +1,5 @@
 /**
- * Loader / validator for the scenario file of the CLI contract (docs/cli.md "Scenario file").
+ * Loader / validator for the scenario file of the CLI contract (docs/cli.md §2).
  *
  * Two passes over the parsed JSON, both linear (memory ranges: n log n):
  *  1. the field schemas (scenario-fields.ts) check every field on its own and normalise it into a
@@ -38,7 +38,9 @@ const BOM = "\ufeff";
  */
 export function parseScenarioText(text: string): ScenarioDocument {
   if (typeof text !== "string") {
-    throw new TypeError(`parseScenarioText: expected the file's text (a string), got ${typeof text}`);
+    throw new TypeError(
+      `parseScenarioText: expected the file's text (a string), got ${typeof text}`,
+    );
   }
   let json: unknown;
   try {

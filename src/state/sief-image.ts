@@ -28,7 +28,12 @@ if (new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) {
  * simply takes effect before the clear. Only a flag that looked clear is set — with Atomics.or
  * when shared, whose result decides the one caller that made the 0 -> 1 transition.
  */
-export function testAndSetWord(words: Uint32Array, i: number, bit: number, shared: boolean): boolean {
+export function testAndSetWord(
+  words: Uint32Array,
+  i: number,
+  bit: number,
+  shared: boolean,
+): boolean {
   const old = words[i]!;
   if ((old & bit) !== 0) return false;
   if (shared) return (Atomics.or(words, i, bit) & bit) === 0;

@@ -8,7 +8,14 @@ import {
 import { halvesToU64 } from "../abi/u64.js";
 import type { Machine } from "./machine.js";
 import { rescanMessages } from "./message-queues.js";
-import { MSR_SCONTROL, MSR_SIEFP, MSR_SIMP, MSR_SINT0, MSR_STRIDE, msrOffset } from "./synic-registers.js";
+import {
+  MSR_SCONTROL,
+  MSR_SIEFP,
+  MSR_SIMP,
+  MSR_SINT0,
+  MSR_STRIDE,
+  msrOffset,
+} from "./synic-registers.js";
 
 /**
  * A guest's RDMSR and WRMSR of the SynIC MSRs, with the rules of docs/synic.md §1: values are
@@ -19,14 +26,24 @@ import { MSR_SCONTROL, MSR_SIEFP, MSR_SIMP, MSR_SINT0, MSR_STRIDE, msrOffset } f
 export type MsrOutcome = "ok" | "#GP";
 
 /** The guest's WRMSR on VP slot `v`; the value as u32 halves. */
-export function guestWriteMsr(machine: Machine, v: number, msr: number, lo: number, hi: number): MsrOutcome {
+export function guestWriteMsr(
+  machine: Machine,
+  v: number,
+  msr: number,
+  lo: number,
+  hi: number,
+): MsrOutcome {
   if (msr === HvSynicMsr.EOM) {
     rescanMessages(machine, v);
     return "ok";
   }
   const off = msrOffset(msr);
   if (off < 0) return "#GP"; // SVERSION (read-only) and every MSR the SynIC does not have.
-  if (off >= MSR_SINT0 && (lo & SINT_MASKED_BIT) === 0 && (lo & SINT_VECTOR_MASK) < SINT_MIN_VECTOR) {
+  if (
+    off >= MSR_SINT0 &&
+    (lo & SINT_MASKED_BIT) === 0 &&
+    (lo & SINT_VECTOR_MASK) < SINT_MIN_VECTOR
+  ) {
     return "#GP";
   }
   const t = machine.tables;

@@ -75,7 +75,10 @@ export class SynicRegisters {
   }
 
   private page(offset: number): SynicPageRegister {
-    return HV_SYNIC_PAGE_MSR.decode(this.file[this.base + offset]!, this.file[this.base + offset + 1]!);
+    return HV_SYNIC_PAGE_MSR.decode(
+      this.file[this.base + offset]!,
+      this.file[this.base + offset + 1]!,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Hex as hvcall reads it everywhere — scenario files, traces, fixtures and every command-line flag
- * (docs/cli.md "Numbers and bytes"). One rule:
+ * (docs/cli.md §1). One rule:
  *  - a 64-bit NUMBER is `0x` (or `0X`) and hex digits, at most 16 of them after any leading zeros,
  *    in either case; a flag that takes only numbers (--control, --fast, …) also takes the digits
  *    without `0x`;
@@ -35,7 +35,8 @@ export function parseHexBytes(text: string): Uint8Array | undefined {
 /** Why a text is not a byte string, for messages. */
 export function hexBytesProblem(text: string): string {
   if (/^0[xX]/.test(text)) return "bytes are written without 0x";
-  if (/^[0-9a-fA-F]*$/.test(text)) return `odd number of hex digits (${text.length}): each byte is two digits`;
+  if (/^[0-9a-fA-F]*$/.test(text))
+    return `odd number of hex digits (${text.length}): each byte is two digits`;
   return "not hex digits";
 }
 

@@ -1,4 +1,11 @@
-import { NOT_GIVEN, READ_MAX_BYTES, TraceError, type TraceOp, TraceOpCode, traceOpName } from "./trace-op.js";
+import {
+  NOT_GIVEN,
+  READ_MAX_BYTES,
+  TraceError,
+  type TraceOp,
+  TraceOpCode,
+  traceOpName,
+} from "./trace-op.js";
 
 /**
  * The binary form of a guest trace (docs/trace-format.md): the same ops as the JSON Lines form,
@@ -34,7 +41,7 @@ function pad8(n: number): number {
 
 /** The body size an op with these flags has (write: for `length` bytes). */
 function bodySize(code: number, flags: number, length: number): number {
-  let size = (flags & FLAG_PARTITION ? 8 : 0) + (flags & FLAG_VP ? 8 : 0);
+  const size = (flags & FLAG_PARTITION ? 8 : 0) + (flags & FLAG_VP ? 8 : 0);
   switch (code) {
     case TraceOpCode.hypercall:
       return size + 16 + (flags & FLAG_R8 ? 8 : 0);
@@ -48,6 +55,16 @@ function bodySize(code: number, flags: number, length: number): number {
     default:
       return size;
   }
+}
+
+/** "record 3 (byte 88)". */
+export function recordPlace(index: number, offset: number): string {
+  return `record ${index} (byte ${offset})`;
+}
+
+/** A malformed record's error (its place is turned into text only then, not per record). */
+function bad(index: number, offset: number, field: string, reason: string): TraceError {
+  return new TraceError(recordPlace(index, offset), field, reason);
 }
 
 /** The file header. */
@@ -64,15 +81,28 @@ export function traceHeader(): Uint8Array {
 export function checkTraceHeader(bytes: Uint8Array): void {
   const where = "header";
   for (let i = 0; i < TRACE_MAGIC.length; i++) {
-    if (bytes[i] !== TRACE_MAGIC[i]) throw new TraceError(where, "", 'not a binary hvcall trace (it does not start with "HVTRACE\\0")');
+    if (bytes[i] !== TRACE_MAGIC[i])
+      throw new TraceError(
+        where,
+        "",
+        'not a binary hvcall trace (it does not start with "HVTRACE\\0")',
+      );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, TRACE_HEADER_SIZE);
   const version = view.getUint16(8, true);
   if (version !== TRACE_VERSION) {
-    throw new TraceError(where, "version", `binary trace version ${version}; this hvcall reads version ${TRACE_VERSION}`);
+    throw new TraceError(
+      where,
+      "version",
+      `binary trace version ${version}; this hvcall reads version ${TRACE_VERSION}`,
+    );
   }
   if (view.getUint16(10, true) !== TRACE_HEADER_SIZE || view.getUint32(12, true) !== 0) {
-    throw new TraceError(where, "", `a version ${TRACE_VERSION} header is ${TRACE_HEADER_SIZE} bytes with its reserved field 0`);
+    throw new TraceError(
+      where,
+      "",
+      `a version ${TRACE_VERSION} header is ${TRACE_HEADER_SIZE} bytes with its reserved field 0`,
+    );
   }
 }
 
@@ -142,28 +172,45 @@ export function decodeTraceRecord(
   fileOffset: number,
 ): number {
   if (end - offset < RECORD_HEADER_SIZE) return 0;
-  const where = `record ${index} (byte ${fileOffset})`;
   const code = view.getUint8(offset);
   const flags = view.getUint8(offset + 1);
   const size = view.getUint32(offset + 4, true);
   const name = traceOpName(code);
-  if (name === undefined) throw new TraceError(where, "op", `unknown op code ${code} (1 hypercall … 6 eoi)`);
-  if ((flags & ~FLAGS_KNOWN) !== 0 || (flags & FLAG_R8 && code !== TraceOpCode.hypercall) || view.getUint16(offset + 2, true) !== 0) {
-    throw new TraceError(where, "flags", `flags 0x${flags.toString(16)} or the reserved field are not valid for a ${name} record`);
+  if (name === undefined)
+    throw bad(index, fileOffset, "op", `unknown op code ${code} (1 hypercall … 6 eoi)`);
+  if (
+    (flags & ~FLAGS_KNOWN) !== 0 ||
+    (flags & FLAG_R8 && code !== TraceOpCode.hypercall) ||
+    view.getUint16(offset + 2, true) !== 0
+  ) {
+    throw bad(
+      index,
+      fileOffset,
+      "flags",
+      `flags 0x${flags.toString(16)} or the reserved field are not valid for a ${name} record`,
+    );
   }
-  if (size > MAX_BODY_SIZE || size % 8 !== 0) throw new TraceError(where, "size", `body size ${size} is not a multiple of 8 up to ${MAX_BODY_SIZE}`);
+  if (size > MAX_BODY_SIZE || size % 8 !== 0)
+    throw bad(
+      index,
+      fileOffset,
+      "size",
+      `body size ${size} is not a multiple of 8 up to ${MAX_BODY_SIZE}`,
+    );
   if (end - offset < RECORD_HEADER_SIZE + size) return 0;
   into.reset(code as TraceOp["code"]);
   let at = offset + RECORD_HEADER_SIZE;
   if (flags & FLAG_PARTITION) {
     const id = view.getBigUint64(at, true);
-    if (id < 1n || id > BigInt(Number.MAX_SAFE_INTEGER)) throw new TraceError(where, "partition", `partition id ${id} is not 1..2^53-1`);
+    if (id < 1n || id > BigInt(Number.MAX_SAFE_INTEGER))
+      throw bad(index, fileOffset, "partition", `partition id ${id} is not 1..2^53-1`);
     into.partition = Number(id);
     at += 8;
   }
   if (flags & FLAG_VP) {
     into.vp = view.getUint32(at, true);
-    if (view.getUint32(at + 4, true) !== 0) throw new TraceError(where, "vp", "the padding after the VP index must be 0");
+    if (view.getUint32(at + 4, true) !== 0)
+      throw bad(index, fileOffset, "vp", "the padding after the VP index must be 0");
     at += 8;
   }
   let length = 0;
@@ -184,16 +231,24 @@ export function decodeTraceRecord(
       into.gpaLo = view.getUint32(at, true);
       into.gpaHi = view.getUint32(at + 4, true);
       length = view.getUint32(at + 8, true);
-      if (view.getUint32(at + 12, true) !== 0) throw new TraceError(where, "length", "the padding after the length must be 0");
+      if (view.getUint32(at + 12, true) !== 0)
+        throw bad(index, fileOffset, "length", "the padding after the length must be 0");
       if (code === TraceOpCode.read) {
-        if (length < 1 || length > READ_MAX_BYTES) throw new TraceError(where, "length", `a read is 1..${READ_MAX_BYTES} bytes, not ${length}`);
+        if (length < 1 || length > READ_MAX_BYTES)
+          throw bad(
+            index,
+            fileOffset,
+            "length",
+            `a read is 1..${READ_MAX_BYTES} bytes, not ${length}`,
+          );
         into.length = length;
       }
       break;
     case TraceOpCode.wrmsr:
     case TraceOpCode.rdmsr:
       into.msr = view.getUint32(at, true);
-      if (view.getUint32(at + 4, true) !== 0) throw new TraceError(where, "msr", "the padding after the MSR number must be 0");
+      if (view.getUint32(at + 4, true) !== 0)
+        throw bad(index, fileOffset, "msr", "the padding after the MSR number must be 0");
       if (code === TraceOpCode.wrmsr) {
         into.valueLo = view.getUint32(at + 8, true);
         into.valueHi = view.getUint32(at + 12, true);
@@ -201,11 +256,17 @@ export function decodeTraceRecord(
       break;
   }
   if (size !== bodySize(code, flags, length)) {
-    throw new TraceError(where, "size", `body size ${size}; a ${name} record with these fields has ${bodySize(code, flags, length)}`);
+    throw bad(
+      index,
+      fileOffset,
+      "size",
+      `body size ${size}; a ${name} record with these fields has ${bodySize(code, flags, length)}`,
+    );
   }
   if (code === TraceOpCode.write) {
     for (let i = at + 16 + length; i < at + 16 + pad8(length); i++) {
-      if (view.getUint8(i) !== 0) throw new TraceError(where, "bytes", "the padding after the written bytes must be 0");
+      if (view.getUint8(i) !== 0)
+        throw bad(index, fileOffset, "bytes", "the padding after the written bytes must be 0");
     }
     into.bytes = new Uint8Array(view.buffer, view.byteOffset + at + 16, length).slice();
   }

@@ -14,6 +14,11 @@ export interface TraceDefaults {
   readonly vp: number;
 }
 
+/** Where an op sits (a line, a binary record, a fixture path), named in a TraceError. */
+export interface TracePlace {
+  readonly where: string;
+}
+
 /** What one op did: a hypercall's outcome, or a guest action's outcome (reused per op). */
 export class TraceResult {
   code = 0;
@@ -37,7 +42,7 @@ export class TraceResult {
 }
 
 /**
- * Runs guest trace ops against a machine (docs/cli.md "hvcall run", docs/synic.md §6): hypercalls
+ * Runs guest trace ops against a machine (docs/cli.md §5, docs/synic.md §6): hypercalls
  * through the dispatcher, the guest actions through the machine's guest paths. An op naming a
  * partition or VP the machine does not have is host misuse: a TraceError, before anything runs
  * for that op (`check` finds it without running anything).
@@ -50,34 +55,58 @@ export class TraceEngine {
     private readonly explain = false,
   ) {}
 
-  /** The (partition slot, VP slot) an op acts on; VP slot -1 for write/read. Throws TraceError. */
-  resolve(op: TraceOp, where: string): [number, number] {
+  /** The slots resolve() found: the partition, and the VP (-1 for a write or read naming none). */
+  private partitionSlot = 0;
+  private vpSlot = -1;
+
+  /**
+   * Finds the partition and VP slots an op acts on (kept for run()). Throws a TraceError naming
+   * `at.where` — read only then, so a place can build its text lazily.
+   */
+  resolve(op: TraceOp, at: TracePlace): void {
     const m = this.machine;
     const id = op.partition === NOT_GIVEN ? this.defaults.partition : op.partition;
     const p = m.partitionSlot(id);
     if (p < 0) {
-      throw new TraceError(where, op.partition === NOT_GIVEN ? "partition (--caller)" : "partition", `no partition with id ${id} in the scenario`);
+      throw new TraceError(
+        at.where,
+        op.partition === NOT_GIVEN ? "partition (--caller)" : "partition",
+        `no partition with id ${id} in the scenario`,
+      );
     }
-    if (!actsAsVp(op.code) && op.vp === NOT_GIVEN) return [p, -1];
+    this.partitionSlot = p;
+    this.vpSlot = -1;
+    if (!actsAsVp(op.code) && op.vp === NOT_GIVEN) return;
     const index = op.vp === NOT_GIVEN ? this.defaults.vp : op.vp;
     const v = m.vpSlot(p, index);
     if (v < 0) {
       const field = op.vp === NOT_GIVEN ? "vp (--vp)" : "vp";
-      throw new TraceError(where, field, `partition ${id} has no VP with index ${index}`);
+      throw new TraceError(at.where, field, `partition ${id} has no VP with index ${index}`);
     }
-    return [p, v];
+    this.vpSlot = v;
   }
 
   /** Runs one op; the result goes to `out`. */
-  run(op: TraceOp, where: string, out: TraceResult): void {
-    const [p, v] = this.resolve(op, where);
+  run(op: TraceOp, at: TracePlace, out: TraceResult): void {
+    this.resolve(op, at);
+    const p = this.partitionSlot;
+    const v = this.vpSlot;
     const m = this.machine;
     out.code = op.code;
     out.bytes = undefined;
     out.action = "ok";
     switch (op.code) {
       case TraceOpCode.hypercall: {
-        const outcome = this.dispatcher.dispatch(p, v, op.controlLo, op.controlHi, op.rdxLo, op.rdxHi, op.r8Lo, op.r8Hi);
+        const outcome = this.dispatcher.dispatch(
+          p,
+          v,
+          op.controlLo,
+          op.controlHi,
+          op.rdxLo,
+          op.rdxHi,
+          op.r8Lo,
+          op.r8Hi,
+        );
         out.outcome = outcome;
         out.resultLo = resultLo(outcome);
         out.resultHi = resultHi(outcome);
@@ -89,7 +118,9 @@ export class TraceEngine {
         return;
       }
       case TraceOpCode.write:
-        out.action = m.memory[p]!.guestWrite(halvesToU64(op.gpaLo, op.gpaHi), op.bytes) ? "ok" : "unbacked";
+        out.action = m.memory[p]!.guestWrite(halvesToU64(op.gpaLo, op.gpaHi), op.bytes)
+          ? "ok"
+          : "unbacked";
         return;
       case TraceOpCode.read: {
         const bytes = m.memory[p]!.guestRead(halvesToU64(op.gpaLo, op.gpaHi), op.length);

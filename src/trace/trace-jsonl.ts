@@ -1,9 +1,23 @@
 import { u64ToHalves } from "../abi/u64.js";
-import { bytesHex, hexBytesProblem, parseHexBytes, parseU64Hex, U64_HEX_HINT } from "../text/hex-text.js";
-import { NOT_GIVEN, READ_MAX_BYTES, TRACE_OP_NAMES, TraceError, TraceOp, TraceOpCode, type TraceOpName } from "./trace-op.js";
+import {
+  bytesHex,
+  hexBytesProblem,
+  parseHexBytes,
+  parseU64Hex,
+  U64_HEX_HINT,
+} from "../text/hex-text.js";
+import {
+  NOT_GIVEN,
+  READ_MAX_BYTES,
+  TRACE_OP_NAMES,
+  TraceError,
+  TraceOp,
+  TraceOpCode,
+  type TraceOpName,
+} from "./trace-op.js";
 
 /**
- * The JSON Lines form of a guest trace (docs/cli.md "hvcall run"): one op per line, e.g.
+ * The JSON Lines form of a guest trace (docs/cli.md §5): one op per line, e.g.
  * `{"op":"hypercall","control":"0x1005d","rdx":"0x14"}`. Each op carries only the fields its row
  * names, plus `partition` and `vp`.
  */
@@ -19,7 +33,8 @@ const COMMON = ["op", "partition", "vp"];
 const U32_MAX = 0xffff_ffff;
 
 function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
@@ -32,7 +47,11 @@ export function parseTraceLine(text: string, where: string, into = new TraceOp()
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new TraceError(where, "", `not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new TraceError(
+      where,
+      "",
+      `not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   return parseTraceObject(json, where, into);
 }
@@ -45,7 +64,11 @@ export function parseTraceObject(
   extra: readonly string[] = [],
 ): TraceOp {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new TraceError(where, "", `expected a JSON object like {"op": "hypercall", …}, got ${show(json)}`);
+    throw new TraceError(
+      where,
+      "",
+      `expected a JSON object like {"op": "hypercall", …}, got ${show(json)}`,
+    );
   }
   const o = json as Readonly<Record<string, unknown>>;
   const name = o.op;
@@ -62,7 +85,8 @@ export function parseTraceObject(
     }
   }
   into.reset(TraceOpCode[op]);
-  if (o.partition !== undefined) into.partition = integer(o.partition, where, "partition", 1, Number.MAX_SAFE_INTEGER);
+  if (o.partition !== undefined)
+    into.partition = integer(o.partition, where, "partition", 1, Number.MAX_SAFE_INTEGER);
   if (o.vp !== undefined) into.vp = integer(o.vp, where, "vp", 0, U32_MAX);
   switch (op) {
     case "hypercall": {
@@ -77,9 +101,15 @@ export function parseTraceObject(
     case "write": {
       [into.gpaLo, into.gpaHi] = u64(o, "gpa", where);
       const hex = o.hex;
-      if (typeof hex !== "string") throw new TraceError(where, "hex", `expected a string of hex bytes, got ${hex === undefined ? "nothing" : show(hex)}`);
+      if (typeof hex !== "string")
+        throw new TraceError(
+          where,
+          "hex",
+          `expected a string of hex bytes, got ${hex === undefined ? "nothing" : show(hex)}`,
+        );
       const bytes = parseHexBytes(hex);
-      if (bytes === undefined) throw new TraceError(where, "hex", `${hexBytesProblem(hex)}: ${show(hex)}`);
+      if (bytes === undefined)
+        throw new TraceError(where, "hex", `${hexBytesProblem(hex)}: ${show(hex)}`);
       into.bytes = bytes;
       break;
     }
@@ -101,9 +131,13 @@ export function parseTraceObject(
 }
 
 function integer(value: unknown, where: string, field: string, min: number, max: number): number {
-  if (value === undefined) throw new TraceError(where, field, `missing: expected an integer ${min}..${max}`);
+  if (value === undefined)
+    throw new TraceError(where, field, `missing: expected an integer ${min}..${max}`);
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    const shown = typeof value === "number" && !Number.isSafeInteger(value) ? "an integer JSON cannot carry exactly" : show(value);
+    const shown =
+      typeof value === "number" && !Number.isSafeInteger(value)
+        ? "an integer JSON cannot carry exactly"
+        : show(value);
     throw new TraceError(where, field, `expected an integer ${min}..${max}, got ${shown}`);
   }
   return value;
@@ -111,10 +145,15 @@ function integer(value: unknown, where: string, field: string, min: number, max:
 
 function u64(o: Readonly<Record<string, unknown>>, field: string, where: string): [number, number] {
   const text = o[field];
-  if (text === undefined) throw new TraceError(where, field, `missing: expected a 64-bit hex number (${U64_HEX_HINT})`);
+  if (text === undefined)
+    throw new TraceError(where, field, `missing: expected a 64-bit hex number (${U64_HEX_HINT})`);
   const value = typeof text === "string" ? parseU64Hex(text) : undefined;
   if (value === undefined) {
-    throw new TraceError(where, field, `expected a 64-bit hex number (${U64_HEX_HINT}) as a string, got ${show(text)}`);
+    throw new TraceError(
+      where,
+      field,
+      `expected a 64-bit hex number (${U64_HEX_HINT}) as a string, got ${show(text)}`,
+    );
   }
   const { lo, hi } = u64ToHalves(value);
   return [lo, hi];
@@ -124,9 +163,14 @@ function msr(value: unknown, where: string): number {
   if (typeof value === "string") {
     const n = parseU64Hex(value);
     if (n !== undefined && n <= BigInt(U32_MAX)) return Number(n);
-    throw new TraceError(where, "msr", `expected an MSR number (a u32: an integer or a hex string like "0x40000080"), got ${show(value)}`);
+    throw new TraceError(
+      where,
+      "msr",
+      `expected an MSR number (a u32: an integer or a hex string like "0x40000080"), got ${show(value)}`,
+    );
   }
-  if (value === undefined) throw new TraceError(where, "msr", 'missing: expected an MSR number like "0x40000080"');
+  if (value === undefined)
+    throw new TraceError(where, "msr", 'missing: expected an MSR number like "0x40000080"');
   return integer(value, where, "msr", 0, U32_MAX);
 }
 
@@ -141,7 +185,10 @@ export function formatTraceOp(op: TraceOp): string {
   if (op.vp !== NOT_GIVEN) parts.push(`"vp":${op.vp}`);
   switch (op.code) {
     case TraceOpCode.hypercall:
-      parts.push(`"control":"${hexOf(op.controlLo, op.controlHi)}"`, `"rdx":"${hexOf(op.rdxLo, op.rdxHi)}"`);
+      parts.push(
+        `"control":"${hexOf(op.controlLo, op.controlHi)}"`,
+        `"rdx":"${hexOf(op.rdxLo, op.rdxHi)}"`,
+      );
       if (op.r8Given) parts.push(`"r8":"${hexOf(op.r8Lo, op.r8Hi)}"`);
       break;
     case TraceOpCode.write:
@@ -151,7 +198,10 @@ export function formatTraceOp(op: TraceOp): string {
       parts.push(`"gpa":"${hexOf(op.gpaLo, op.gpaHi)}"`, `"length":${op.length}`);
       break;
     case TraceOpCode.wrmsr:
-      parts.push(`"msr":"0x${op.msr.toString(16).padStart(8, "0")}"`, `"value":"${hexOf(op.valueLo, op.valueHi)}"`);
+      parts.push(
+        `"msr":"0x${op.msr.toString(16).padStart(8, "0")}"`,
+        `"value":"${hexOf(op.valueLo, op.valueHi)}"`,
+      );
       break;
     case TraceOpCode.rdmsr:
       parts.push(`"msr":"0x${op.msr.toString(16).padStart(8, "0")}"`);

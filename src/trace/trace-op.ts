@@ -1,5 +1,5 @@
 /**
- * A guest trace operation (docs/cli.md "hvcall run", docs/synic.md §6): a hypercall, or one of the
+ * A guest trace operation (docs/cli.md §5, docs/synic.md §6): a hypercall, or one of the
  * guest actions a hypervisor sees besides hypercalls. Both trace forms (JSON Lines and binary)
  * decode into this one shape; 64-bit values travel as u32 halves so that the binary form runs
  * without BigInt. The object is mutable so that a reader can reuse one for every op.

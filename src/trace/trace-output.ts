@@ -15,6 +15,7 @@ export function traceResultLine(index: number, r: TraceResult, explain: boolean)
   }
   if (r.action !== "ok") return `${head},"outcome":"${r.action}"}\n`;
   if (r.code === TraceOpCode.read) return `${head},"outcome":"ok","hex":"${bytesHex(r.bytes!)}"}\n`;
-  if (r.code === TraceOpCode.rdmsr) return `${head},"outcome":"ok","value":"${formatU64Hex(r.valueLo, r.valueHi)}"}\n`;
+  if (r.code === TraceOpCode.rdmsr)
+    return `${head},"outcome":"ok","value":"${formatU64Hex(r.valueLo, r.valueHi)}"}\n`;
   return `${head},"outcome":"ok"}\n`;
 }

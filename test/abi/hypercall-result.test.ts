@@ -5,6 +5,10 @@ import {
   decodeResultBigInt,
   encodeResult,
   encodeResultBigInt,
+  OUTCOME_REPS_SHIFT,
+  outcomeReps,
+  outcomeStatus,
+  packOutcome,
   resultHi,
   resultLo,
   resultReservedBitsClear,
@@ -32,6 +36,39 @@ describe("hypercall result value", () => {
     expect(resultReservedBitsClear(0xffff, 0xfff)).toBe(true);
     expect(resultReservedBitsClear(0, 0x1000)).toBe(false);
   });
+
+  it("resultLo / resultHi take a packed outcome (status | reps << 16)", () => {
+    expect(OUTCOME_REPS_SHIFT).toBe(16);
+    const outcome = packOutcome(0x0004, 3);
+    expect(outcome).toBe(0x0003_0004);
+    expect(outcomeStatus(outcome)).toBe(4);
+    expect(outcomeReps(outcome)).toBe(3);
+    expect(resultLo(outcome)).toBe(0x0004);
+    expect(resultHi(outcome)).toBe(3);
+    expect(formatU64Hex(resultLo(outcome), resultHi(outcome))).toBe("0x0000000300000004");
+    // Each field is truncated to its width: status 16 bits, reps 12 bits.
+    expect(packOutcome(0x1_0018, 0x1fff)).toBe(packOutcome(0x18, 0xfff));
+    expect(resultHi(packOutcome(0, 0xfff))).toBe(0xfff);
+    expect(
+      resultReservedBitsClear(
+        resultLo(packOutcome(0xffff, 0xfff)),
+        resultHi(packOutcome(0xffff, 0xfff)),
+      ),
+    ).toBe(true);
+  });
+
+  test.prop([fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xfff })], RUNS)(
+    "an outcome's result value decodes back to its status and reps",
+    (status, reps) => {
+      const o = packOutcome(status, reps);
+      expect(decodeResult(resultLo(o), resultHi(o))).toEqual({
+        status,
+        reserved16to31: 0,
+        repsCompleted: reps,
+        reserved44to63: 0,
+      });
+    },
+  );
 
   test.prop([u32, u32], RUNS)("encode(decode(x)) = x", (lo, hi) => {
     expect(encodeResult(decodeResult(lo, hi))).toEqual({ lo, hi });

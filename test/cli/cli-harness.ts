@@ -1,9 +1,9 @@
 /** Runs the real CLI (`node bin/hvcall.js`, compiled dist/) as a child process. */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, inject } from "vitest";
+import { afterAll, beforeAll, expect, inject } from "vitest";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 export const BIN = join(ROOT, "bin", "hvcall.js");
@@ -21,6 +21,8 @@ export function requireDist(): void {
 export interface CliResult {
   readonly code: number | null;
   readonly stdout: string;
+  /** stdout as bytes (empty with `countOnly`): for binary output. */
+  readonly stdoutRaw: Buffer;
   readonly stderr: string;
   /** Bytes and lines (newlines) written to stdout; with `countOnly` the text is not kept. */
   readonly stdoutBytes: number;
@@ -58,9 +60,11 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
     child.stdin.on("error", () => {}); // the child may exit before reading all of stdin
     child.stdin.end(options.stdin ?? "");
     child.on("close", (code) => {
+      const raw = Buffer.concat(out);
       resolve({
         code,
-        stdout: Buffer.concat(out).toString("utf8"),
+        stdout: raw.toString("utf8"),
+        stdoutRaw: raw,
         stderr: Buffer.concat(err).toString("utf8"),
         stdoutBytes: bytes,
         stdoutLines: lines,
@@ -88,4 +92,37 @@ export function jsonLines(stdout: string): unknown[] {
     .split("\n")
     .filter((l) => l !== "")
     .map((l) => JSON.parse(l) as unknown);
+}
+
+/**
+ * A usage error: exit 2, nothing on stdout (unless `stdoutMayHaveRun`), exactly one `hvcall: `
+ * line on stderr, no stack trace. Returns the line.
+ */
+export function expectUsageLine(
+  r: Pick<CliResult, "code" | "stdout" | "stderr">,
+  options: { readonly stdoutMayHaveRun?: boolean } = {},
+): string {
+  expect(r.code).toBe(2);
+  if (options.stdoutMayHaveRun !== true) expect(r.stdout).toBe("");
+  expect(r.stderr.endsWith("\n")).toBe(true);
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(r.stderr).toMatch(/^hvcall: /);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  return lines[0]!;
+}
+
+/** Writes `name` in `dir`: JSON for objects, JSON Lines for arrays of objects, else as given. */
+export async function writeIn(
+  dir: string,
+  name: string,
+  content: string | Uint8Array | readonly unknown[] | Readonly<Record<string, unknown>>,
+): Promise<string> {
+  const path = join(dir, name);
+  let data: string | Uint8Array;
+  if (typeof content === "string" || content instanceof Uint8Array) data = content;
+  else if (Array.isArray(content)) data = content.map((o) => `${JSON.stringify(o)}\n`).join("");
+  else data = JSON.stringify(content);
+  await writeFile(path, data);
+  return path;
 }

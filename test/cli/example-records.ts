@@ -1,7 +1,7 @@
 /** The bundled example's record list (fixtures/examples/records.json), parsed. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseRecordList, type RecordList } from "../../src/cli/record-list.js";
+import { parseRecordList, type RecordList } from "../../scripts/record-list.js";
 import { ROOT } from "./cli-harness.js";
 
 export const EXAMPLE_LIST_PATH = join(ROOT, "fixtures", "examples", "records.json");

@@ -18,13 +18,35 @@ function expectUsageError(result: { code: number | null; stdout: string; stderr:
 }
 
 describe.concurrent("hvcall help and version", () => {
-  it("--help lists the three commands and the exit codes, exit 0", async () => {
+  it("--help lists every command and the exit codes, exit 0", async () => {
     const r = await runCli(["--help"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/^Usage: hvcall/);
-    for (const command of ["replay", "exec", "decode"]) expect(r.stdout).toContain(command);
-    expect(r.stdout).toContain("Exit codes: 0 success; 1 internal error");
+    // v2 has more commands than replay, exec and decode; each is listed with its arguments.
+    for (const command of [
+      "replay [options] <records>",
+      "run [options] <trace>",
+      "exec [options]",
+      "check [options] <input>",
+      "decode [options] <hex...>",
+      "trace ",
+      "golden ",
+      "help [command]",
+    ]) {
+      expect(r.stdout).toContain(command);
+    }
+    // The wording of help-text.ts changed ("0 success" is "0 done" now); every code is still named.
+    const flat = r.stdout.replace(/\s+/g, " ");
+    expect(flat).toContain("Exit codes: 0 done; 1 internal error (a bug: please report it); 2 bad usage");
+    expect(flat).toContain("3: check found disagreements, golden run a failing fixture");
+  });
+
+  it("help <command> prints that command's help, exit 0", async () => {
+    const r = await runCli(["help", "run"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: hvcall run \[options\] <trace>/);
+    expect(r.stdout).toBe((await runCli(["run", "--help"])).stdout);
   });
 
   it.each([
@@ -41,9 +63,44 @@ describe.concurrent("hvcall help and version", () => {
       ],
     ],
     ["exec", ["--control <hex>", "--fast <hex>", "--input-gpa <hex>", '"memory"']],
-    ["decode", ["--json", "file order", "32 hex digits a whole 16-byte record"]],
+    [
+      "exec",
+      ["--r8 <hex>", "--explain", "the input address of a memory call (control bit 16 clear)"],
+    ],
+    // help-text.ts words it "16 digits the 8 bytes of a 64-bit value, 32 a whole 16-byte record".
+    ["decode", ["--json", "file order", "32 a whole 16-byte record", "--result"]],
+    [
+      "replay",
+      ["--explain", "--output <form>", "bin: the 8-byte result value (u64 LE) each"],
+    ],
+    [
+      "run",
+      [
+        "--scenario <file>",
+        "--dump-state <out>",
+        "--explain",
+        "--output <form>",
+        '{"op":"hypercall","control":"0x1005d","rdx":"0x14","r8":"0x0"}',
+        '{"op":"eoi"}',
+        "blank lines are skipped",
+        "found before anything runs when the trace is a file",
+      ],
+    ],
+    [
+      "check",
+      [
+        "--observed <results>",
+        "--observed-form <form>",
+        "Indexes must match the input one to one",
+        "3 some disagree",
+      ],
+    ],
+    ["trace convert", ["<input>", "<output>", "--to <form>", "Lossless"]],
+    ["golden run", ["<dir>"]],
+    ["golden update", ["<dir>", "--check"]],
+    ["golden new", ["--scenario <file>", "--name <name>", "--description <text>", "<trace>"]],
   ])("%s --help documents its options, exit 0", async (command, phrases) => {
-    const r = await runCli([command, "--help"]);
+    const r = await runCli([...command.split(" "), "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^Usage: hvcall ${command}`));
     for (const phrase of phrases) expect(r.stdout.replace(/\s+/g, " ")).toContain(phrase);
@@ -117,5 +174,32 @@ describe.concurrent("commander usage errors exit 2 with one line", () => {
       await runCli(["replay", "--scenario", EXAMPLE_SCENARIO, flag, value, EXAMPLE_RECORDS]),
     );
     expect(line).toContain(`'${value}' is invalid`);
+  });
+});
+
+describe.concurrent("usage errors of the v2 commands exit 2 with one line", () => {
+  it.each([
+    [["check", "--scenario", EXAMPLE_SCENARIO, EXAMPLE_RECORDS], "required option '--observed <results>' not specified"],
+    [["run", "--scenario", EXAMPLE_SCENARIO], "missing required argument 'trace'"],
+    [["trace", "convert", EXAMPLE_RECORDS], "missing required argument 'output'"],
+    [["golden", "frobnicate"], "unknown command 'frobnicate'"],
+    [["golden", "run"], "missing required argument 'dir'"],
+    [["run", "--scenario", EXAMPLE_SCENARIO, "--output", "hex", "-"], "Allowed choices are json, bin"],
+    [["run", "--scenario", EXAMPLE_SCENARIO, "--explain", "--output", "bin", "-"], "--explain adds check and why to JSON lines: it needs --output json"],
+    [["replay", "--scenario", EXAMPLE_SCENARIO, "--explain", "--output", "bin", EXAMPLE_RECORDS], "it needs --output json"],
+    [["replay", "--scenario", EXAMPLE_SCENARIO, "--explain", "--threads", "2", EXAMPLE_RECORDS], "leave out --threads"],
+    [["decode", "--result", "5d000100000000001400000005000000"], "decode --result: give one 64-bit result value"],
+    [["check", "--scenario", EXAMPLE_SCENARIO, "--observed", "-", "-"], "both stdin"],
+  ])("%j", async (args, phrase) => {
+    expect(expectUsageError(await runCli(args))).toContain(phrase);
+  });
+
+  // KNOWN SRC BUG (reported): a command group without its subcommand prints the group's help on
+  // stderr and exits 0, where `hvcall` without a command is exit 2 ("missing command") and the
+  // contract makes bad usage exit 2. it.fails: this turns red once src exits 2, then make it `it`.
+  it.fails.each([["golden"], ["trace"]])("%s without a subcommand is exit 2", async (group) => {
+    const r = await runCli([group]);
+    expect(r.stderr).toContain(`Usage: hvcall ${group}`);
+    expect(r.code).toBe(2);
   });
 });

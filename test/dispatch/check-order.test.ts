@@ -4,37 +4,32 @@
  * row applies to both, both input forms. A failed call must leave the machine unchanged.
  */
 import { describe, expect, it } from "vitest";
+import { HV_CONNECTION_ID } from "../../src/abi/connection-id.js";
+import { HV_PAGE_SIZE } from "../../src/abi/hv-page.js";
 import {
   CONTROL_CALL_CODE_MASK,
   CONTROL_FAST_BIT,
   CONTROL_REP_COUNT_MASK,
   CONTROL_REP_START_MASK,
-  CONTROL_RSVD_27_30_MASK,
-  CONTROL_RSVD_44_47_MASK,
-  CONTROL_RSVD_60_63_MASK,
   CONTROL_VARIABLE_HEADER_MASK,
+  HV_HYPERCALL_CONTROL,
+  type HypercallControl,
+} from "../../src/abi/hypercall-control.js";
+import { PARTITION_PRIVILEGE_NAMES } from "../../src/abi/partition-privilege.js";
+import { EVENT_FLAGS_BYTES_PER_SINT, EVENT_FLAGS_PER_SINT, SIEF_PAGE_BYTES, SINT_COUNT } from "../../src/abi/sief-page.js";
+import { encodeSignalEventInput } from "../../src/abi/signal-event-input.js";
+import { HvSynicMsr, SINT_AUTO_EOI_BIT, SINT_MASKED_BIT, SINT_POLLING_BIT } from "../../src/abi/synic-msr.js";
+import { u64ToHalves } from "../../src/abi/u64.js";
+import { signalEventRow } from "../../src/dispatch/handlers/signal-event.js";
+import {
   Dispatcher,
-  EVENT_FLAGS_BYTES_PER_SINT,
-  EVENT_FLAGS_PER_SINT,
-  encodeSignalEventInput,
-  HV_PAGE_SIZE,
   HvCallCode,
   HvStatus,
-  HvSynicMsr,
-  type HypercallControl,
   hvStatusName,
   hypercall,
-  joinConnectionId,
   loadMachine,
-  PARTITION_PRIVILEGE_NAMES,
   PartitionPrivilegeBit,
   parseScenario,
-  SIEF_PAGE_BYTES,
-  SINT_AUTO_EOI_BIT,
-  SINT_COUNT,
-  SINT_POLLING_BIT,
-  signalEventHandler,
-  u64ToHalves,
 } from "../../src/index.js";
 import {
   addMemory,
@@ -57,6 +52,7 @@ import {
   RECV_SINT,
   RECV_VP,
   recvVp,
+  run,
   SCONTROL_ON,
   type ScenarioJson,
   SIEF_PAGE,
@@ -69,6 +65,12 @@ import {
 import { makeTestHandler, TEST_CALL_CODE } from "./support/test-handler.js";
 
 const U64_MASK = (1n << 64n) - 1n;
+const CONTROL_FIELDS = HV_HYPERCALL_CONTROL.fields;
+
+/** A raw HV_CONNECTION_ID: the id in bits 23:0 and `reserved` in bits 31:24. */
+function joinConnectionId(parts: { id: number; reserved: number }): number {
+  return HV_CONNECTION_ID.encode(parts).lo;
+}
 const FAST_BIT_NUMBER = Math.log2(CONTROL_FAST_BIT);
 
 /** The VP slot of the base scenario's receiving VP. */
@@ -77,9 +79,12 @@ function recvSlot(r: { machine: { requireVp(p: number, v: number): number } }): 
 }
 
 describe("row 1: call code not implemented -> HV_STATUS_INVALID_HYPERCALL_CODE", () => {
+  // HvCallPostMessage (0x005C) used to stand here; it is implemented now (HANDLER_TABLE), so its
+  // neighbour HvCallDisconnectPort (0x005B) takes its place. CreatePort is 0x0095 since the port
+  // family's call codes were corrected.
   const codes = [
     0,
-    HvCallCode.PostMessage,
+    HvCallCode.DisconnectPort,
     HvCallCode.CreatePort,
     HvCallCode.SignalEvent + 1,
     CONTROL_CALL_CODE_MASK,
@@ -89,8 +94,15 @@ describe("row 1: call code not implemented -> HV_STATUS_INVALID_HYPERCALL_CODE",
   });
 
   it("SignalEvent itself is unknown to a dispatcher whose table lacks it", () => {
-    const handlers = [makeTestHandler()];
-    expectBothForms(scenario(), { handlers }, HvStatus.INVALID_HYPERCALL_CODE);
+    const rows = [makeTestHandler()];
+    expectBothForms(scenario(), { rows }, HvStatus.INVALID_HYPERCALL_CODE);
+  });
+
+  it("HvCallPostMessage is implemented: its code gets past row 1 (fast: control rule; memory: its own steps)", () => {
+    const callCode = HvCallCode.PostMessage;
+    expect(run(scenario(), { form: "fast", control: { callCode } }).status).toBe(HvStatus.INVALID_HYPERCALL_INPUT);
+    // The caller lacks PostMessages.
+    expect(run(scenario(), { form: "memory", control: { callCode } }).status).toBe(HvStatus.ACCESS_DENIED);
   });
 
   it("the base call succeeds (the starting point of every row)", () => {
@@ -114,12 +126,12 @@ describe("row 2: control value breaks a rule of §1 -> HV_STATUS_INVALID_HYPERCA
       name: "variable header size 26:17",
       values: spread("variableHeaderSize", CONTROL_VARIABLE_HEADER_MASK),
     },
-    { name: "RsvdZ 30:27", values: spread("reserved27to30", CONTROL_RSVD_27_30_MASK) },
+    { name: "RsvdZ 30:27", values: spread("reserved27to30", CONTROL_FIELDS.reserved27to30.mask) },
     { name: "is nested (31)", values: [{ isNested: true }] },
     { name: "rep count 43:32", values: spread("repCount", CONTROL_REP_COUNT_MASK) },
-    { name: "RsvdZ 47:44", values: spread("reserved44to47", CONTROL_RSVD_44_47_MASK) },
+    { name: "RsvdZ 47:44", values: spread("reserved44to47", CONTROL_FIELDS.reserved44to47.mask) },
     { name: "rep start index 59:48", values: spread("repStartIndex", CONTROL_REP_START_MASK) },
-    { name: "RsvdZ 63:60", values: spread("reserved60to63", CONTROL_RSVD_60_63_MASK) },
+    { name: "RsvdZ 63:60", values: spread("reserved60to63", CONTROL_FIELDS.reserved60to63.mask) },
   ];
   for (const f of fields) {
     it.each(f.values.map((v) => [JSON.stringify(v), v] as const))(
@@ -130,7 +142,7 @@ describe("row 2: control value breaks a rule of §1 -> HV_STATUS_INVALID_HYPERCA
     );
   }
 
-  it("every single control bit: 15:0 -> unknown code, 16 -> the other form, 63:17 -> invalid input", () => {
+  it("every single control bit: 15:1 -> unknown code (bit 0: PostMessage), 16 -> the other form, 63:17 -> invalid input", () => {
     for (let bit = 0; bit < 64; bit++) {
       const flipped = control() ^ (1n << BigInt(bit));
       const c = u64ToHalves(flipped);
@@ -150,8 +162,12 @@ describe("row 2: control value breaks a rule of §1 -> HV_STATUS_INVALID_HYPERCA
         r.lo,
         r.hi,
       );
+      // Bit 0 turns 0x005D into 0x005C, HvCallPostMessage, which is implemented now: it passes
+      // rows 1-2 (a memory-form simple call) and stops at row 3, the caller lacking PostMessages.
       const expected =
-        bit < FAST_BIT_NUMBER
+        bit === 0
+          ? HvStatus.ACCESS_DENIED
+          : bit < FAST_BIT_NUMBER
           ? HvStatus.INVALID_HYPERCALL_CODE
           : bit === FAST_BIT_NUMBER
             ? HvStatus.SUCCESS
@@ -272,8 +288,9 @@ describe("row 4: memory input misaligned, crossing a page or unbacked -> HV_STAT
         p.memory = [{ gpa: hex(pageEnd - 16n), hex: bytes.join("") }];
       });
       const machine = loadMachine(parseScenario(s));
-      const testHandler = makeTestHandler({ inputSize: 16 });
-      const dispatcher = new Dispatcher(machine, [signalEventHandler, testHandler]);
+      // A simple row: a rep row would also need rep count >= 1 (the generic rep rules).
+      const testHandler = makeTestHandler({ inputSize: 16, kind: "simple" });
+      const dispatcher = new Dispatcher(machine, [signalEventRow, testHandler]);
       return { machine, testHandler, dispatcher };
     };
     const ctl = control({ callCode: TEST_CALL_CODE });
@@ -299,9 +316,10 @@ describe("row 4: memory input misaligned, crossing a page or unbacked -> HV_STAT
       const g = u64ToHalves(pageEnd - 16n);
       expect(dispatcher.dispatch(0, 0, c.lo, c.hi, g.lo, g.hi)).toBe(HvStatus.SUCCESS);
       const words = [0x04030201, 0x08070605, 0x0c0b0a09, 0x100f0e0d];
+      // hypercall() no longer decodes the input itself: both entry points reach the same execute.
       expect(testHandler.received).toEqual([
-        { callerSlot: 0, vpSlot: 0, words, decoded: true },
-        { callerSlot: 0, vpSlot: 0, words, decoded: false },
+        { callerSlot: 0, vpSlot: 0, words },
+        { callerSlot: 0, vpSlot: 0, words },
       ]);
     });
 
@@ -617,6 +635,18 @@ describe("row 10: SynIC state -> HV_STATUS_INVALID_SYNIC_STATE", () => {
     expectBothForms(s, {}, HvStatus.SUCCESS);
   });
 
+  it("a masked SINT with Polling (bit 18) set counts as unmasked: SUCCESS, the flag is set, no interrupt", () => {
+    // Premise changed on purpose (synic.md §1, signal-event.md §6 step 10): masked + polling used
+    // to be INVALID_SYNIC_STATE; a polling SINT is unmasked for every check and asserts nothing.
+    const s = scenario((x) => {
+      recvVp(x).sints = { [RECV_SINT]: hex(VECTOR | SINT_MASKED_BIT | SINT_POLLING_BIT) };
+    });
+    for (const r of expectBothForms(s, {}, HvStatus.SUCCESS)) {
+      expect(setFlags(r.machine)).toEqual([{ vpSlot: recvSlot(r), sint: RECV_SINT, flag: BASE_FLAG + FLAG }]);
+      expect(r.machine.sintAssertionCount(RECEIVER, RECV_VP, RECV_SINT)).toBe(0);
+    }
+  });
+
   it("HV_ANY_VP: the chosen VP's SINT is masked -> fails, no fallback to a later VP", () => {
     const s = anyVpReceiver([
       { index: 1, on: true, masked: true },
@@ -650,7 +680,7 @@ describe("row 11: set the flag; assert the SINT on a 0 -> 1 transition only; SUC
   it("repeated signal -> SUCCESS, one assertion only, no state change; after the guest clears it, a new edge", () => {
     const machine = loadMachine(parseScenario(scenario()));
     const d = new Dispatcher(machine);
-    const seen: number[][] = [];
+    const seen: (number | string)[][] = [];
     machine.onSintAsserted((...args) => seen.push(args));
     const signal = () =>
       hypercall(d, {
@@ -670,6 +700,23 @@ describe("row 11: set the flag; assert the SINT on a 0 -> 1 transition only; SUC
     expect(signal().status).toBe(HvStatus.SUCCESS);
     expect(machine.sintAssertionCount(RECEIVER, RECV_VP, RECV_SINT)).toBe(2);
     expect(seen).toHaveLength(2);
+  });
+
+  it("a polling SINT: the flag is set, but no interrupt is counted and no listener is called", () => {
+    const s = scenario((x) => {
+      recvVp(x).sints = { [RECV_SINT]: hex(VECTOR | SINT_POLLING_BIT) };
+    });
+    const machine = loadMachine(parseScenario(s));
+    const heard: unknown[] = [];
+    machine.onSintAsserted((...args) => heard.push(args));
+    const d = new Dispatcher(machine);
+    for (let i = 0; i < 2; i++) {
+      const out = hypercall(d, { caller: CALLER, control: control({ fast: true }), input: inputRegister(GOOD_INPUT) });
+      expect(out.statusName).toBe("HV_STATUS_SUCCESS");
+    }
+    expect(machine.siefFlags(RECEIVER, RECV_VP, RECV_SINT)).toEqual([BASE_FLAG + FLAG]);
+    expect(machine.sintAssertionCount(RECEIVER, RECV_VP, RECV_SINT)).toBe(0);
+    expect(heard).toEqual([]);
   });
 
   it("two flags of the same word: two edges", () => {
@@ -711,8 +758,8 @@ describe("row 11: set the flag; assert the SINT on a 0 -> 1 transition only; SUC
     );
     const machine = loadMachine(parseScenario(s));
     const d = new Dispatcher(machine);
-    const calls: [number, number, number, number][] = [];
-    const stop = machine.onSintAsserted((p, v, n, vec) => calls.push([p, v, n, vec]));
+    const calls: [number, number, number, number, string][] = [];
+    const stop = machine.onSintAsserted((p, v, n, vec, source) => calls.push([p, v, n, vec, source]));
     const signal = (flagNumber: number) =>
       hypercall(d, {
         caller: CALLER,
@@ -721,7 +768,7 @@ describe("row 11: set the flag; assert the SINT on a 0 -> 1 transition only; SUC
       }).status;
     expect(signal(0)).toBe(HvStatus.SUCCESS);
     expect(signal(0)).toBe(HvStatus.SUCCESS);
-    expect(calls).toEqual([[bigId, vpIndex, lastSint, vector]]);
+    expect(calls).toEqual([[bigId, vpIndex, lastSint, vector, "event"]]);
     // A failing call asserts nothing.
     expect(signal(FLAG_COUNT)).toBe(HvStatus.INVALID_PARAMETER);
     expect(calls).toHaveLength(1);

@@ -1,5 +1,5 @@
 /**
- * Adding a hypercall is a handler object plus a table row: the generic layer applies that row's
+ * Adding a hypercall is a handler row plus a table entry: the generic layer applies that row's
  * rules (call code, rep / variable header fields, fast allowed, privilege bit, input size and
  * memory checks) without any code of its own for the call, and without touching SignalEvent.
  */
@@ -7,24 +7,27 @@ import { describe, expect, it } from "vitest";
 import {
   CONTROL_REP_COUNT_MASK,
   CONTROL_REP_START_MASK,
-  CONTROL_RSVD_27_30_MASK,
-  CONTROL_RSVD_44_47_MASK,
-  CONTROL_RSVD_60_63_MASK,
   CONTROL_VARIABLE_HEADER_MASK,
+  HV_HYPERCALL_CONTROL,
+  type HypercallControl,
+} from "../../src/abi/hypercall-control.js";
+import { outcomeReps, outcomeStatus } from "../../src/abi/hypercall-result.js";
+import { POST_MESSAGE_INPUT_SIZE } from "../../src/abi/post-message-input.js";
+import { SIGNAL_EVENT_INPUT_SIZE } from "../../src/abi/signal-event-input.js";
+import { u64ToHalves } from "../../src/abi/u64.js";
+import { HANDLER_TABLE } from "../../src/dispatch/handler-table.js";
+import { postMessageRow } from "../../src/dispatch/handlers/post-message.js";
+import { signalEventRow } from "../../src/dispatch/handlers/signal-event.js";
+import {
   Dispatcher,
-  HANDLER_TABLE,
   HvCallCode,
   HvStatus,
-  type HypercallControl,
-  type HypercallHandler,
+  type HypercallRow,
   hvStatusName,
   hypercall,
   loadMachine,
   PartitionPrivilegeBit,
   parseScenario,
-  SIGNAL_EVENT_INPUT_SIZE,
-  signalEventHandler,
-  u64ToHalves,
 } from "../../src/index.js";
 import {
   CALLER,
@@ -46,6 +49,7 @@ import {
 } from "./support/test-handler.js";
 
 const U64_MASK = (1n << 64n) - 1n;
+const CONTROL_FIELDS = HV_HYPERCALL_CONTROL.fields;
 const MEMORY_GPA = 0x5000n;
 /** 16 bytes at MEMORY_GPA: words 0x03020100, 0x07060504, ... */
 const MEMORY_BYTES = Array.from({ length: 16 }, (_, i) => i.toString(16).padStart(2, "0")).join("");
@@ -62,15 +66,20 @@ function setup(
   });
   const machine = loadMachine(parseScenario(s));
   const handler = makeTestHandler(options);
-  const dispatcher = new Dispatcher(machine, [signalEventHandler, handler]);
+  const dispatcher = new Dispatcher(machine, [signalEventRow, handler]);
   return { machine, handler, dispatcher };
 }
 
 type Ctx = ReturnType<typeof setup>;
 
-/** Both entry points; returns the status, which they must agree on. */
+/**
+ * Both entry points; returns the status, which they must agree on (and on the reps completed).
+ * A rep row gets rep count 1 unless `fields` says otherwise: rep count 0 is a broken control value
+ * for a rep call now (the generic rep rules), and these tests are about the other fields.
+ */
 function call(ctx: Ctx, fields: Partial<HypercallControl>, input: bigint, input2 = 0n): number {
-  const ctl = control({ callCode: TEST_CALL_CODE, ...fields });
+  const reps: Partial<HypercallControl> = ctx.handler.kind === "rep" ? { repCount: 1 } : {};
+  const ctl = control({ callCode: TEST_CALL_CODE, ...reps, ...fields });
   const before = ctx.machine.snapshot();
   const out = hypercall(ctx.dispatcher, { caller: CALLER, control: ctl, input, input2 });
   const c = u64ToHalves(ctl);
@@ -78,7 +87,7 @@ function call(ctx: Ctx, fields: Partial<HypercallControl>, input: bigint, input2
   const i2 = u64ToHalves(input2);
   const callerSlot = ctx.machine.requirePartition(CALLER);
   const vpSlot = ctx.machine.requireVp(CALLER, 0);
-  const status = ctx.dispatcher.dispatch(
+  const outcome = ctx.dispatcher.dispatch(
     callerSlot,
     vpSlot,
     c.lo,
@@ -88,7 +97,9 @@ function call(ctx: Ctx, fields: Partial<HypercallControl>, input: bigint, input2
     i2.lo,
     i2.hi,
   );
+  const status = outcomeStatus(outcome);
   expect(hvStatusName(status)).toBe(hvStatusName(out.status));
+  expect(outcomeReps(outcome)).toBe(out.repsCompleted);
   // The fake handler changes nothing, so no call to it may change the machine.
   expect(ctx.machine.equals(before)).toBe(true);
   return status;
@@ -104,25 +115,47 @@ const signal = (ctx: Ctx, fields: Partial<HypercallControl> = {}) =>
 describe("a fake rep call with variable header, registered next to SignalEvent", () => {
   it("rep count, rep start index and variable header size are allowed for its row (memory form)", () => {
     const ctx = setup();
+    // The largest variable header whose input (16 + 8 per unit) still fits the page at 0x5000.
+    const fitting = (4096 - 16) / 8;
     for (const fields of [
-      {},
       { repCount: 1 },
       { repCount: CONTROL_REP_COUNT_MASK },
-      { repStartIndex: CONTROL_REP_START_MASK },
-      { variableHeaderSize: CONTROL_VARIABLE_HEADER_MASK },
+      { repCount: CONTROL_REP_COUNT_MASK, repStartIndex: CONTROL_REP_START_MASK - 1 },
+      { repCount: 1, variableHeaderSize: 1 },
       {
         repCount: CONTROL_REP_COUNT_MASK,
-        repStartIndex: CONTROL_REP_START_MASK,
-        variableHeaderSize: CONTROL_VARIABLE_HEADER_MASK,
+        repStartIndex: CONTROL_REP_START_MASK - 1,
+        variableHeaderSize: fitting,
       },
     ]) {
       expect(hvStatusName(call(ctx, fields, MEMORY_GPA)), JSON.stringify(fields)).toBe(
         "HV_STATUS_SUCCESS",
       );
     }
-    // Each call reached the handler twice (hypercall() decoded, dispatch raw) with the 16 bytes.
-    expect(ctx.handler.received).toHaveLength(12);
+    // Each call reached the handler twice (hypercall() and dispatch) with the 16 bytes.
+    expect(ctx.handler.received).toHaveLength(10);
     for (const r of ctx.handler.received) expect(r.words).toEqual(MEMORY_WORDS);
+  });
+
+  it("the generic rep rules and the variable header's size (changed on purpose with the handler contract)", () => {
+    // The old generic layer let a rep row have rep count 0 or rep start >= rep count and did not
+    // fetch the variable header. Now rep count 0 or start >= count is INVALID_HYPERCALL_INPUT, and
+    // the variable header is part of the memory input: 1023 units cross the page (step 4).
+    const ctx = setup();
+    for (const fields of [
+      { repCount: 0 },
+      { repCount: 0, repStartIndex: CONTROL_REP_START_MASK },
+      { repCount: CONTROL_REP_COUNT_MASK, repStartIndex: CONTROL_REP_START_MASK },
+      { repCount: 3, repStartIndex: 3 },
+    ]) {
+      expect(hvStatusName(call(ctx, fields, MEMORY_GPA)), JSON.stringify(fields)).toBe(
+        "HV_STATUS_INVALID_HYPERCALL_INPUT",
+      );
+    }
+    expect(call(ctx, { repCount: 1, variableHeaderSize: CONTROL_VARIABLE_HEADER_MASK }, MEMORY_GPA)).toBe(
+      HvStatus.INVALID_ALIGNMENT,
+    );
+    expect(ctx.handler.received).toEqual([]);
   });
 
   it("...while the same fields stay forbidden for SignalEvent on the same dispatcher", () => {
@@ -138,10 +171,10 @@ describe("a fake rep call with variable header, registered next to SignalEvent",
     const ctx = setup();
     for (const fields of [
       { reserved27to30: 1 },
-      { reserved27to30: CONTROL_RSVD_27_30_MASK },
+      { reserved27to30: CONTROL_FIELDS.reserved27to30.mask },
       { isNested: true },
-      { reserved44to47: CONTROL_RSVD_44_47_MASK },
-      { reserved60to63: CONTROL_RSVD_60_63_MASK },
+      { reserved44to47: CONTROL_FIELDS.reserved44to47.mask },
+      { reserved60to63: CONTROL_FIELDS.reserved60to63.mask },
       { repCount: 1, reserved60to63: 1 },
     ]) {
       expect(hvStatusName(call(ctx, fields, MEMORY_GPA)), JSON.stringify(fields)).toBe(
@@ -241,16 +274,29 @@ describe("a fake rep call with variable header, registered next to SignalEvent",
 });
 
 describe("the table", () => {
-  it("the default table is exactly SignalEvent", () => {
-    expect(HANDLER_TABLE).toEqual([signalEventHandler]);
-    expect(signalEventHandler.callCode).toBe(HvCallCode.SignalEvent);
-    expect(signalEventHandler).toMatchObject({
+  it("the default table is exactly PostMessage and SignalEvent", () => {
+    // It was [SignalEvent] alone before HvCallPostMessage was implemented.
+    expect(HANDLER_TABLE).toEqual([postMessageRow, signalEventRow]);
+    expect(signalEventRow.callCode).toBe(HvCallCode.SignalEvent);
+    expect(signalEventRow).toMatchObject({
       kind: "simple",
       variableHeaderAllowed: false,
       fastAllowed: true,
-      inputSize: SIGNAL_EVENT_INPUT_SIZE,
       requiredPrivilege: PartitionPrivilegeBit.SignalEvents,
     });
+    expect(signalEventRow.input.size).toBe(SIGNAL_EVENT_INPUT_SIZE);
+    expect(postMessageRow.callCode).toBe(HvCallCode.PostMessage);
+    expect(postMessageRow).toMatchObject({
+      kind: "simple",
+      variableHeaderAllowed: false,
+      fastAllowed: false,
+      requiredPrivilege: PartitionPrivilegeBit.PostMessages,
+    });
+    expect(postMessageRow.input.size).toBe(POST_MESSAGE_INPUT_SIZE);
+    for (const row of HANDLER_TABLE) {
+      expect(row.output, row.name).toBeUndefined();
+      expect(row.repInput, row.name).toBeUndefined();
+    }
     // A dispatcher without the fake row does not know its call code.
     const machine = loadMachine(parseScenario(scenario()));
     const out = hypercall(new Dispatcher(machine), {
@@ -263,14 +309,13 @@ describe("the table", () => {
 
   it("bad rows are host misuse: duplicate code, bad input size, too big for fast", () => {
     const machine = loadMachine(parseScenario(scenario()));
-    const rows: HypercallHandler[][] = [
-      [signalEventHandler, makeTestHandler({ callCode: HvCallCode.SignalEvent })],
+    const rows: HypercallRow[][] = [
+      [signalEventRow, makeTestHandler({ callCode: HvCallCode.SignalEvent })],
       [makeTestHandler(), makeTestHandler()],
       [makeTestHandler({ inputSize: 12 })],
       [makeTestHandler({ inputSize: 24, fastAllowed: true })],
       [makeTestHandler({ callCode: 0x10000 })],
     ];
-    for (const handlers of rows)
-      expect(() => new Dispatcher(machine, handlers)).toThrow(RangeError);
+    for (const table of rows) expect(() => new Dispatcher(machine, table)).toThrow(RangeError);
   });
 });

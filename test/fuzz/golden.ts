@@ -1,100 +1,109 @@
 /**
- * Saves a failing fuzz case as a golden fixture (fixtures/golden/fuzz-<seed>.json, the format of
- * fixtures/README.md, through the fixture module of src/cli: the same validation and file layout
- * as every other fixture). The expectations come from the test model, written from
- * shared/spec/signal-event.md: the fixture says what the spec requires, so it fails until the bug
- * the campaign found is fixed, and keeps it fixed afterwards.
+ * Saves a failing fuzz case as a golden fixture (format v2, fixtures/golden/fuzz-<seed>.json),
+ * through the fixture module of src/cli (parseFixture validates it, formatFixture lays it out): the
+ * same format and checks as every other fixture. The expectations come from the trace model,
+ * written from shared/spec: the fixture says what the spec requires, so it fails until the bug the
+ * campaign found is fixed, and keeps it fixed afterwards.
+ *
+ * A case has a fixture form when it has no host actions (a trace cannot say those). Its record
+ * steps (BatchRunner) become the ops they stand for — a write of the 8 input bytes to the scratch
+ * GPA, which the fixture's scenario backs, and the hypercall.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hvStatusName } from "../../src/abi/hv-status.js";
 import {
-  expectedRun,
-  type FinalVpState,
-  type FixtureCall,
+  FIXTURE_FORMAT,
   formatFixture,
   type GoldenFixture,
+  type OpExpectation,
   parseFixture,
-  runFixture,
-} from "../../src/cli/golden-fixture.js";
-import { buildModel, modelFinalState, modelHypercall } from "../model/signal-event-model.js";
-import { type Case, formatHex64, isFast } from "./cases.js";
-import { canonicalJson } from "./harness.js";
+} from "../../src/cli/golden/fixture.js";
+import { comparableRun, expectedRun, runFixture } from "../../src/cli/golden/fixture-run.js";
+import { TraceModel } from "../model/trace-model.js";
+import { canonicalJson, modelScenario, recordOps } from "./harness.js";
+import type { TraceCase, TraceOpJson } from "./scenario-types.js";
 
-/**
- * The fixture for a case. Every call is replayed the way the fixture runner does it — RDX as given,
- * a memory call's block read from the scenario's memory — on the model, which gives the expected
- * statuses, result values and final state.
- */
-export function fixtureOf(c: Case, name: string, description: string): GoldenFixture {
-  const model = buildModel(c.scenario);
-  const calls = c.calls.map((call): FixtureCall => {
-    const o = modelHypercall(model, c.caller, call.control, call.rdx);
-    const input = isFast(call.control)
-      ? { fast: formatHex64(call.rdx) }
-      : { inputGpa: formatHex64(call.rdx) };
-    return {
-      control: formatHex64(call.control),
-      ...input,
-      expect: { status: hvStatusName(o.status), result: formatHex64(BigInt(o.status)) },
-    };
+/** The case's guest trace (records as their ops), or undefined when it has host actions. */
+export function traceOf(c: TraceCase): { scenario: TraceCase["scenario"]; ops: TraceOpJson[] } | undefined {
+  if (c.steps.some((s) => s.kind === "host")) return undefined;
+  const hasRecords = c.steps.some((s) => s.kind === "record");
+  const ops = c.steps.flatMap((s) => (s.kind === "op" ? [s.op] : s.kind === "record" ? recordOps(s) : []));
+  return { scenario: hasRecords ? modelScenario(c.scenario) : c.scenario, ops };
+}
+
+/** The fixture of a case, with the model's expectations; undefined when the case has none. */
+export function fixtureOf(c: TraceCase, name: string, description: string): GoldenFixture | undefined {
+  const t = traceOf(c);
+  if (t === undefined || t.ops.length === 0) return undefined;
+  const model = new TraceModel(t.scenario);
+  const defaults = { partition: c.caller, vp: c.vp };
+  const trace = t.ops.map((op, i) => {
+    const line = model.step(op, i, defaults);
+    const expect: OpExpectation =
+      line.op === "hypercall"
+        ? { status: line.status!, result: line.result!, check: line.check! }
+        : {
+            outcome: line.outcome!,
+            ...(line.hex === undefined ? {} : { hex: line.hex }),
+            ...(line.value === undefined ? {} : { value: line.value }),
+          };
+    return { ...op, expect };
   });
-  const final = modelFinalState(model);
-  const expectFinal: FinalVpState[] = c.scenario.partitions.flatMap((p) =>
-    [...(p.vps ?? [])]
-      .sort((a, b) => a.index - b.index)
-      .map((vp) => ({ partition: p.id, vp: vp.index, ...final[String(p.id)]![String(vp.index)]! })),
-  );
-  const fixture = {
+  const json = {
+    format: FIXTURE_FORMAT,
     name,
     description,
-    scenario: c.scenario,
+    scenario: t.scenario,
     caller: c.caller,
     vp: c.vp,
-    calls,
-    expectFinal,
+    trace,
+    expectFinal: model.finalState(),
   };
-  return parseFixture(JSON.parse(JSON.stringify(fixture)), `${name}.json`);
+  return parseFixture(JSON.parse(JSON.stringify(json)), `${name}.json`);
 }
 
 /**
- * What the fixture runner says about the fixture with the current code, through both of its APIs:
- * undefined when the implementation meets every expectation, else the first difference.
+ * What the fixture runner (the `hvcall golden run` path) says about the fixture with the current
+ * code: undefined when the implementation meets every expectation, else the first difference.
  */
 export function fixtureDisagreement(fixture: GoldenFixture): string | undefined {
   const want = expectedRun(fixture);
-  for (const api of ["hypercall", "dispatch"] as const) {
-    const got = runFixture(fixture, { api });
-    const i = got.calls.findIndex((c, k) => canonicalJson(c) !== canonicalJson(want.calls[k]));
-    if (i >= 0) {
-      return `via ${api}(): call ${i} got ${got.calls[i]!.status}, the spec requires ${want.calls[i]!.status}`;
-    }
-    if (got.failedCallsThatChangedState.length > 0) {
-      return `via ${api}(): failed call ${got.failedCallsThatChangedState[0]} changed the machine's state`;
-    }
-    if (canonicalJson(got.final) !== canonicalJson(want.final)) {
-      return `via ${api}(): the final SIEF flags / assertion counts differ`;
-    }
+  const got = comparableRun(fixture, runFixture(fixture));
+  const i = got.ops.findIndex((op, k) => canonicalJson(op) !== canonicalJson(want.ops[k]));
+  if (i >= 0) {
+    return `at trace[${i}]: got ${canonicalJson(got.ops[i])}, the spec requires ${canonicalJson(want.ops[i])}`;
+  }
+  if (got.failedCallsThatChangedState.length > 0) {
+    return `the failed call at trace[${got.failedCallsThatChangedState[0]}] changed the machine's state`;
+  }
+  const v = got.final.findIndex((f, k) => canonicalJson(f) !== canonicalJson(want.final[k]));
+  if (v >= 0 || got.final.length !== want.final.length) {
+    const k = v >= 0 ? v : Math.min(got.final.length, want.final.length);
+    return `in the final state of VP #${k}: got ${canonicalJson(got.final[k])}, the spec requires ${canonicalJson(want.final[k])}`;
   }
   return undefined;
 }
 
-/** Writes fixtures/golden/fuzz-<seed>.json under `root`; returns the path and what fails. */
+/**
+ * Writes fixtures/golden/fuzz-<seed>.json under `root`; returns the path and what fails, or
+ * undefined when the case has no fixture form (host actions).
+ */
 export function saveFixture(
   root: string,
   seed: number,
-  c: Case,
+  c: TraceCase,
   what: string,
-): { path: string; disagreement: string | undefined } {
+): { path: string; disagreement: string | undefined } | undefined {
   const name = `fuzz-${seed}`;
-  const base = `Found by \`npm run fuzz\` (${what}, seed ${seed}) and shrunk by fast-check. The expectations are the test model's (test/model, written from shared/spec/signal-event.md).`;
+  const base = `Found by \`npm run fuzz\` (${what}, seed ${seed}) and shrunk by fast-check. The expectations are the trace model's (test/model/trace-model.ts, written from shared/spec).`;
   const draft = fixtureOf(c, name, base);
+  if (draft === undefined) return undefined;
   const disagreement = fixtureDisagreement(draft);
   const description =
     disagreement !== undefined
       ? `${base} When it was found the implementation disagreed ${disagreement}.`
-      : `${base} Through the fixture runner the implementation met these expectations; the failure went through another front end (BatchRunner) or a property the fixture cannot express — see the campaign's output.`;
-  const fixture = { ...draft, description };
+      : `${base} Through the fixture runner the implementation met these expectations; the failure went through another front end (BatchRunner, dispatch, hypercall()) or a safety check the fixture cannot express — see the campaign's output.`;
+  const fixture: GoldenFixture = { ...draft, description };
   const dir = join(root, "fixtures", "golden");
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.json`);

@@ -10,7 +10,7 @@ import { loadMachine } from "../../src/state/load-machine.js";
 import { dumpScenario } from "../../src/state/scenario-dump.js";
 import { ScenarioError } from "../../src/state/scenario-error.js";
 import { parseScenarioText } from "../../src/state/scenario-schema.js";
-import { scenarioArb } from "./arbitraries.js";
+import { scenarioArb } from "./scenario-arb.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

@@ -8,13 +8,27 @@ import { HvCallCode } from "../../src/abi/call-code.js";
 import { HvStatus } from "../../src/abi/hv-status.js";
 import { CONTROL_FAST_BIT } from "../../src/abi/hypercall-control.js";
 import { Dispatcher } from "../../src/dispatch/dispatcher.js";
-import { NO_PORT } from "../../src/state/machine-tables.js";
-import { NOT_FOUND, PairHashTable } from "../../src/state/pair-hash-table.js";
+import { allocateTables, NO_PORT } from "../../src/state/machine-tables.js";
+import { NOT_FOUND, PairHashTable, pairHashCapacity } from "../../src/state/pair-hash-table.js";
 import { type Json, load } from "./support.js";
+
+/**
+ * A table for `count` keys over fresh arrays (was PairHashTable.create): capacity from
+ * pairHashCapacity, owners filled with the empty marker -1, as allocateTables fills them.
+ */
+function create(count: number, shared: boolean): PairHashTable {
+  const capacity = pairHashCapacity(count);
+  const alloc = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  return PairHashTable.over(
+    new Int32Array(alloc(capacity * 4)).fill(-1),
+    new Uint32Array(alloc(capacity * 4)),
+    new Int32Array(alloc(capacity * 4)),
+  );
+}
 
 /** The slot an (owner, id) key lands in when it is alone in an 8-slot table: its home bucket. */
 function homeBucket(owner: number, id: number): number {
-  const t = PairHashTable.create(1, false);
+  const t = create(1, false);
   expect(t.owners.length).toBe(8);
   t.insert(owner, id, 0);
   const at = [...t.owners].findIndex((o) => o !== -1);
@@ -23,6 +37,45 @@ function homeBucket(owner: number, id: number): number {
 }
 
 describe("PairHashTable", () => {
+  it("pairHashCapacity: a power of two, at least 8 and at least twice the count", () => {
+    expect([0, 1, 4, 5, 8, 9, 16, 17, 1000, 65_536].map(pairHashCapacity)).toEqual([
+      8, 8, 8, 16, 16, 32, 32, 64, 2048, 131_072,
+    ]);
+    for (let n = 0; n <= 300; n++) {
+      const c = pairHashCapacity(n);
+      expect(c & (c - 1)).toBe(0);
+      expect(c).toBeGreaterThanOrEqual(Math.max(8, 2 * n));
+      if (c > 8) expect(c / 2).toBeLessThan(2 * n);
+    }
+  });
+
+  it("allocateTables sizes and empties the lookup tables a machine's lookups run over", () => {
+    const counts = {
+      partitions: 1,
+      vps: 0,
+      ports: 5,
+      connections: 9,
+      messagePorts: 0,
+      portCapacity: pairHashCapacity(5),
+      connCapacity: pairHashCapacity(9),
+    };
+    for (const shared of [false, true]) {
+      const t = allocateTables(counts, shared);
+      expect(t.portLookupOwners.length).toBe(16);
+      expect(t.connLookupOwners.length).toBe(32);
+      expect([...t.portLookupOwners].every((o) => o === -1)).toBe(true);
+      expect([...t.connLookupOwners].every((o) => o === -1)).toBe(true);
+      expect(t.connLookupIds.buffer instanceof SharedArrayBuffer).toBe(shared);
+      const lookup = PairHashTable.over(t.connLookupOwners, t.connLookupIds, t.connLookupValues);
+      for (let k = 0; k < 9; k++) expect(lookup.insert(0, k * 3, k)).toBe(true);
+      for (let k = 0; k < 9; k++) expect(lookup.get(0, k * 3)).toBe(k);
+      expect(lookup.get(0, 1)).toBe(NOT_FOUND);
+      // The table is a view: its entries are in the machine's arrays.
+      expect(lookup.owners).toBe(t.connLookupOwners);
+      expect([...t.connLookupOwners].filter((o) => o === 0)).toHaveLength(9);
+    }
+  });
+
   it("finds colliding keys, keys whose probe wraps around, and not keys that share their bucket", () => {
     // Sort 400 keys by home bucket (found by experiment, not by re-deriving the hash).
     const byHome = new Map<number, [number, number][]>();
@@ -41,7 +94,7 @@ describe("PairHashTable", () => {
     // fill the table, so four entries plus three absent keys from the same buckets.
     const present = [last[0]!, last[1]!, last[2]!, first[0]!];
     const absent = [last[3]!, first[1]!];
-    const t = PairHashTable.create(4, false);
+    const t = create(4, false);
     expect(t.owners.length).toBe(8);
     present.forEach(([o, i], v) => {
       expect(t.insert(o, i, 100 + v)).toBe(true);
@@ -56,7 +109,7 @@ describe("PairHashTable", () => {
   });
 
   it("tells owners apart for the same id, and ids apart for the same owner", () => {
-    const t = PairHashTable.create(6, false);
+    const t = create(6, false);
     t.insert(0, 5, 1);
     t.insert(1, 5, 2);
     t.insert(5, 0, 3);
@@ -78,12 +131,12 @@ describe("PairHashTable", () => {
   it("create(n) holds n entries for every n, and a full table refuses with a RangeError", () => {
     let wrong = 0;
     for (let n = 0; n <= 70; n++) {
-      const t = PairHashTable.create(n, false);
+      const t = create(n, false);
       for (let k = 0; k < n; k++) if (!t.insert(k % 3, k * 7919, k)) wrong++;
       for (let k = 0; k < n; k++) if (t.get(k % 3, k * 7919) !== k) wrong++;
     }
     expect(wrong).toBe(0);
-    const t = PairHashTable.create(4, false);
+    const t = create(4, false);
     for (let k = 0; k < 7; k++) t.insert(0, k, k);
     expect(() => t.insert(0, 7, 7)).toThrow(RangeError);
     expect(t.get(0, 7)).toBe(NOT_FOUND);
@@ -94,7 +147,7 @@ describe("PairHashTable", () => {
     "65,536 keys, many owners (shared %s): every one found, none invented",
     (shared) => {
       const n = 65_536;
-      const t = PairHashTable.create(n, shared);
+      const t = create(n, shared);
       expect(t.owners.buffer instanceof SharedArrayBuffer).toBe(shared);
       // Keys with structure a weak hash would cluster on: ids in steps of 4096, owners 0..15.
       const key = (k: number): [number, number] => [k & 15, ((k >>> 4) * 4096) >>> 0];

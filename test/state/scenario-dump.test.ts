@@ -100,6 +100,9 @@ const emptyVp = (index: number) => ({
   sints: {},
   siefFlags: {},
   sintAssertions: {},
+  // v2: every VP carries simSlots and queuedMessages, empty when there is nothing to list.
+  simSlots: {},
+  queuedMessages: {},
 });
 
 const EXPECTED = {
@@ -136,6 +139,8 @@ const EXPECTED = {
           sints: { "2": "0x50", "15": "0x7005f" },
           siefFlags: { "0": [9], "2": [100, 103, 2047] },
           sintAssertions: { "2": 4 },
+          simSlots: {},
+          queuedMessages: {},
         },
       ],
       ports: [

@@ -98,7 +98,8 @@ describe("shared SIEF image, two threads", () => {
     expect(doneA.exclusiveNew + doneB.exclusiveNew + commonNew).toBe(ADDRESSED);
 
     // Every addressed flag is set (no update was lost); nothing else is.
-    const sief = new SiefImage(VP_COUNT, { buffer });
+    const sief = new SiefImage(new Uint32Array(buffer));
+    expect(sief.vpCount).toBe(VP_COUNT);
     let missing = 0;
     for (let s = 0; s < 7; s++) {
       for (let n = 0; n < 16; n++) missing += 2048 - sief.setFlags(s, n).length;

@@ -30,13 +30,21 @@ function nonZero(sief: SiefImage): [number, number][] {
   return out;
 }
 
+/** A zeroed image of `vpCount` pages on the kind of buffer asked for. */
+function image(vpCount: number, shared: boolean): SiefImage {
+  const bytes = vpCount * PAGE;
+  return new SiefImage(
+    new Uint32Array(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)),
+  );
+}
+
 const images = [
   ["private", false],
   ["shared", true],
 ] as const;
 
 describe.each(images)("SiefImage (%s)", (_name, shared) => {
-  const make = (vpCount: number) => new SiefImage(vpCount, { shared });
+  const make = (vpCount: number) => image(vpCount, shared);
 
   it("is backed by the kind of buffer asked for", () => {
     const sief = make(2);
@@ -210,20 +218,43 @@ describe.each(images)("SiefImage (%s)", (_name, shared) => {
 describe("SiefImage construction", () => {
   it("takes a given buffer of the right size, shared or not", () => {
     const sab = new SharedArrayBuffer(2 * PAGE);
-    const a = new SiefImage(2, { buffer: sab });
-    const b = new SiefImage(2, { buffer: sab });
+    // Was new SiefImage(2, { buffer }): the image is now over a u32 view the caller makes.
+    const a = new SiefImage(new Uint32Array(sab));
+    const b = new SiefImage(new Uint32Array(sab));
     expect(a.shared).toBe(true);
+    expect(a.vpCount).toBe(2);
     expect(a.testAndSet(1, 2, 3)).toBe(true);
     // Two images over one buffer see each other's flags.
     expect(b.isSet(1, 2, 3)).toBe(true);
     expect(b.testAndSet(1, 2, 3)).toBe(false);
-    const plain = new SiefImage(1, { buffer: new ArrayBuffer(PAGE) });
+    const plain = new SiefImage(new Uint32Array(new ArrayBuffer(PAGE)));
     expect(plain.shared).toBe(false);
+    expect(plain.vpCount).toBe(1);
   });
 
-  it("rejects a buffer of the wrong size, naming the size it needs", () => {
-    expectRangeError(() => new SiefImage(2, { buffer: new ArrayBuffer(PAGE) }), "8192");
-    expectRangeError(() => new SiefImage(1, { buffer: new SharedArrayBuffer(PAGE + 4) }), "4096");
+  it("over a subarray: pages and flags are relative to the view, not to the buffer", () => {
+    const words = new Uint32Array(new ArrayBuffer(3 * PAGE));
+    const sief = new SiefImage(words.subarray(PAGE / 4));
+    expect(sief.vpCount).toBe(2);
+    expect(sief.testAndSet(0, 0, 0)).toBe(true);
+    expect(words[PAGE / 4]).toBe(1);
+    expect(words[0]).toBe(0);
+    sief.page(1)[PAGE - 1] = 0x80;
+    expect(words[3 * (PAGE / 4) - 1]).toBe(0x8000_0000);
+    expect(sief.isSet(1, 15, 2047)).toBe(true);
+    expectRangeError(() => sief.page(2), "2");
+  });
+
+  it("rejects a buffer that is not whole pages, naming the page size", () => {
+    // Was "needs 8192 bytes for 2 VPs": the VP count now follows from the array, so only a
+    // length that is not a whole number of 4096-byte pages can be wrong.
+    expectRangeError(() => new SiefImage(new Uint32Array(new ArrayBuffer(PAGE + 4))), "4096");
+    expectRangeError(
+      () => new SiefImage(new Uint32Array(new SharedArrayBuffer(2 * PAGE - 4))),
+      "4096",
+    );
+    expectRangeError(() => new SiefImage(new Uint32Array(1)), "4096");
+    expect(new SiefImage(new Uint32Array(0)).vpCount).toBe(0);
   });
 
   it.each([false, true])(
@@ -242,15 +273,19 @@ describe("SiefImage construction", () => {
       expect(m.vpCount).toBe(1024);
       expect(m.sief.vpCount).toBe(1024);
       expect(m.sief.words.byteLength).toBe(4 * 1024 * 1024);
-      expect(m.tables.siefBuffer.byteLength).toBe(4 * 1024 * 1024);
+      // Was tables.siefBuffer: the SIEF image is the table tables.sief (1024 words per VP).
+      expect(m.tables.sief.byteLength).toBe(4 * 1024 * 1024);
+      expect(m.tables.sief.length).toBe(1024 * 1024);
       expect(m.sief.shared).toBe(shared);
-      // The machine's image is the one over its tables' buffer.
-      expect(m.sief.words.buffer).toBe(m.tables.siefBuffer);
+      expect(m.tables.sief.buffer instanceof SharedArrayBuffer).toBe(shared);
+      // The machine's image is the one over its tables' array.
+      expect(m.sief.words).toBe(m.tables.sief);
       // Partition 2 holds VP indexes 1000..1023; index 1023 is slot 1023, the last page.
       expect(m.requireVp(2, 1023)).toBe(1023);
       m.sief.testAndSet(1023, 15, 2047);
       expect(m.isSiefFlagSet(2, 1023, 15, 2047)).toBe(true);
       expect(m.sief.page(1023)[PAGE - 1]).toBe(0x80);
+      expect(m.tables.sief[1024 * 1024 - 1]).toBe(0x8000_0000);
     },
   );
 });

@@ -1,7 +1,7 @@
 /**
  * Machine snapshots (snapshot / equals / restore): equal when nothing changed, unequal after any
- * single mutation of state, and restore puts every number back. A snapshot of a shared machine is a
- * plain copy.
+ * single mutation of state (guest RAM, SIM slots and message queues included), and restore puts
+ * every number back. A snapshot of a shared machine is a plain copy.
  */
 import { describe, expect, it } from "vitest";
 import { HvStatus } from "../../src/abi/hv-status.js";
@@ -34,6 +34,7 @@ function scenario(): Json {
           { id: 10, type: "event", targetVp: 3, targetSint: 2, flagCount: 64 },
           { id: 11, type: "message", targetVp: "any", targetSint: 4 },
         ],
+        memory: [{ gpa: "0x7000", hex: "0102030405060708" }],
       },
     ],
   };
@@ -117,8 +118,43 @@ const mutations: Mutation[] = [
   },
   {
     name: "an assertion count",
-    apply: (m) => m.assertSint(m.requireVp(2, 0), 9),
+    apply: (m) => m.assertSint(m.requireVp(2, 0), 9, "event"),
     read: (m) => m.sintAssertionCount(2, 0, 9),
+  },
+  // Snapshots cover guest RAM and the SIM and message tables now.
+  {
+    name: "a guest write to RAM",
+    apply: (m) => expect(m.guestWrite(2, 0x7004n, Uint8Array.of(0xee))).toBe("ok"),
+    read: (m) => [...(m.guestRead(2, 0x7000n, 8) ?? [])],
+  },
+  {
+    name: "a RAM page backed by the host",
+    apply: (m) => m.memory[m.requirePartition(1)]!.mapPage(0x9000n),
+    read: (m) => m.memory[m.requirePartition(1)]!.backedPages(),
+  },
+  {
+    name: "a RAM page unbacked by the host",
+    apply: (m) => m.memory[m.requirePartition(2)]!.unmapPage(0x7000n),
+    read: (m) => m.memory[m.requirePartition(2)]!.backedPages(),
+  },
+  {
+    name: "a byte of a SIM slot",
+    apply: (m) => {
+      m.tables.sim[m.requireVp(2, 3) * 4096 + 4 * 256 + 255] = 1;
+    },
+    read: (m) => [...m.simSlot(2, 3, 4)],
+  },
+  {
+    name: "a SIMP write (moves the SIM page)",
+    apply: (m) => m.writeMsr(2, 3, 0x40000083, 0x6001n),
+    read: (m) => m.readMsr(2, 3, 0x40000083),
+  },
+  {
+    name: "a guest message buffer taken (a queue entry)",
+    apply: (m) => {
+      m.tables.queueLength[m.requireVp(2, 3) * 16 + 4] = 1;
+    },
+    read: (m) => m.tables.queueLength[m.requireVp(2, 3) * 16 + 4],
   },
 ];
 
@@ -211,6 +247,15 @@ describe("a snapshot of a shared machine", () => {
     const views = held.filter((v): v is Uint8Array => ArrayBuffer.isView(v));
     expect(views.length).toBeGreaterThan(0);
     for (const v of views) expect(v.buffer instanceof SharedArrayBuffer).toBe(false);
+    // And the RAM copies (one map of pages per partition) are plain copies as well.
+    const ram = held.filter((v): v is Map<number, Uint8Array> => v instanceof Map);
+    expect(ram).toHaveLength(shared.partitionCount);
+    const pages = ram.flatMap((r) => [...r.values()]);
+    expect(pages).toHaveLength(1);
+    for (const page of pages) {
+      expect(page.buffer instanceof SharedArrayBuffer).toBe(false);
+      expect(page).not.toBe(shared.memory[shared.requirePartition(2)]!.ramPage(7));
+    }
 
     // The same state loaded privately compares equal both ways.
     expect(plain.equals(snap)).toBe(true);
@@ -232,14 +277,30 @@ describe("a snapshot of a shared machine", () => {
     expect(shared.sief.words.buffer instanceof SharedArrayBuffer).toBe(true);
   });
 
-  it("MachineSnapshot.view aliases the live tables while MachineSnapshot.of copies them", () => {
+  it("MachineSnapshot.of copies the live tables and RAM; firstDifference names what moved", () => {
+    // MachineSnapshot.view (an aliasing snapshot) is gone; matches/firstDifference compare a copy
+    // with the live tables and memory directly, which is what view was for.
     const m = load(scenario(), true);
-    const live = MachineSnapshot.view(m.tables);
-    const copy = MachineSnapshot.of(m.tables);
+    const copy = MachineSnapshot.of(m.tables, m.memory);
+    expect(copy.matches(m.tables, m.memory)).toBe(true);
+    expect(copy.firstDifference(m.tables, m.memory)).toBeUndefined();
     m.writeMsr(2, 0, SCONTROL, 1n);
-    expect(live.equals(MachineSnapshot.view(m.tables))).toBe(true);
-    expect(copy.equals(MachineSnapshot.view(m.tables))).toBe(false);
-    expect(copy.firstDifference(live)).toBeGreaterThanOrEqual(0);
-    expect(live.firstDifference(MachineSnapshot.view(m.tables))).toBe(-1);
+    expect(copy.matches(m.tables, m.memory)).toBe(false);
+    expect(copy.firstDifference(m.tables, m.memory)).toBe("msrs");
+    // A fresh copy matches again: nothing aliases the old one.
+    expect(
+      MachineSnapshot.of(m.tables, m.memory).firstDifference(m.tables, m.memory),
+    ).toBeUndefined();
+    m.writeMsr(2, 0, SCONTROL, 0n);
+    expect(copy.firstDifference(m.tables, m.memory)).toBeUndefined();
+    // Guest RAM is named by partition slot.
+    expect(m.guestWrite(2, 0x7000n, Uint8Array.of(9))).toBe("ok");
+    expect(copy.firstDifference(m.tables, m.memory)).toBe(
+      `memory of partition slot ${m.requirePartition(2)}`,
+    );
+    // The snapshot's RAM is a copy too.
+    m.restore(copy);
+    expect(m.guestRead(2, 0x7000n, 1)).toEqual(Uint8Array.of(1));
+    expect(copy.firstDifference(m.tables, m.memory)).toBeUndefined();
   });
 });

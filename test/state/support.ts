@@ -1,6 +1,6 @@
 /**
  * Helpers for the state tests: scenario JSON in the CLI contract's file format, loading it, and
- * running HvCallSignalEvent through the public dispatcher API.
+ * running HvCallSignalEvent and HvCallPostMessage through the public dispatcher API.
  */
 import { expect } from "vitest";
 import { HvCallCode } from "../../src/abi/call-code.js";
@@ -40,6 +40,59 @@ export function signal(
     control: FAST_SIGNAL_EVENT,
     input: fastInput(connectionId, flagNumber),
   }).status;
+}
+
+/** The control value of HvCallPostMessage: a memory call (post-message.md §1). */
+export const POST_MESSAGE = BigInt(HvCallCode.PostMessage);
+
+export interface PostedMessage {
+  readonly connectionId: number;
+  readonly messageType?: number;
+  /** The payload bytes; PayloadSize is their length unless `payloadSize` says otherwise. */
+  readonly payload?: Uint8Array;
+  readonly payloadSize?: number;
+  readonly rsvdZ?: number;
+}
+
+/**
+ * The 256-byte HvCallPostMessage input block, laid out by hand from post-message.md §2:
+ * ConnectionId at 0, RsvdZ at 4, MessageType at 8, PayloadSize at 12, the payload from 16.
+ */
+export function postMessageBlock(m: PostedMessage): Uint8Array {
+  const block = new Uint8Array(256);
+  const view = new DataView(block.buffer);
+  const payload = m.payload ?? new Uint8Array(0);
+  view.setUint32(0, m.connectionId >>> 0, true);
+  view.setUint32(4, (m.rsvdZ ?? 0) >>> 0, true);
+  view.setUint32(8, (m.messageType ?? 1) >>> 0, true);
+  view.setUint32(12, (m.payloadSize ?? payload.length) >>> 0, true);
+  block.set(payload.subarray(0, 240), 16);
+  return block;
+}
+
+/**
+ * One HvCallPostMessage: the input block is written into the caller's guest memory at `gpa` with
+ * a guest write (which must succeed), then the memory call runs with RDX = gpa. Returns the status.
+ */
+export function post(
+  dispatcher: Dispatcher,
+  caller: number,
+  gpa: bigint,
+  message: PostedMessage,
+  vp = 0,
+): number {
+  expect(dispatcher.machine.guestWrite(caller, gpa, postMessageBlock(message))).toBe("ok");
+  return postAgain(dispatcher, caller, gpa, vp);
+}
+
+/** HvCallPostMessage of the block already at `gpa` (a snapshot may be taken in between). */
+export function postAgain(dispatcher: Dispatcher, caller: number, gpa: bigint, vp = 0): number {
+  return hypercall(dispatcher, { caller, vp, control: POST_MESSAGE, input: gpa }).status;
+}
+
+/** The bytes of a string, for payloads. */
+export function text(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
 }
 
 export function dispatcherFor(machine: Machine): Dispatcher {

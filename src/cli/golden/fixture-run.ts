@@ -8,11 +8,17 @@ import { Dispatcher } from "../../dispatch/dispatcher.js";
 import { loadMachine } from "../../state/load-machine.js";
 import type { Machine } from "../../state/machine.js";
 import { dumpScenario } from "../../state/scenario-dump.js";
+import { bytesHex } from "../../text/hex-text.js";
 import { TraceEngine, TraceResult } from "../../trace/trace-engine.js";
 import { parseTraceObject } from "../../trace/trace-jsonl.js";
 import { TraceError, TraceOpCode } from "../../trace/trace-op.js";
-import { bytesHex } from "../../text/hex-text.js";
-import { type FinalVpState, FixtureError, type GoldenFixture, type OpExpectation, scenarioOf } from "./fixture.js";
+import {
+  type FinalVpState,
+  FixtureError,
+  type GoldenFixture,
+  type OpExpectation,
+  scenarioOf,
+} from "./fixture.js";
 
 /** What running a fixture gives, in the shape of its expectations. */
 export interface FixtureRun {
@@ -55,10 +61,15 @@ export function runFixture(fixture: GoldenFixture, where = `${fixture.name}.json
     try {
       const op = parseTraceObject(entry.op, at);
       const before = op.code === TraceOpCode.hypercall ? machine.snapshot() : undefined;
-      engine.run(op, at, result);
+      engine.run(op, { where: at }, result);
       if (op.code === TraceOpCode.hypercall) {
-        if ((result.outcome & 0xffff) !== HvStatus.SUCCESS && !machine.equals(before!)) changed.push(i);
-        ops.push({ status: result.statusName, result: formatU64Hex(result.resultLo, result.resultHi), check: result.check });
+        if ((result.outcome & 0xffff) !== HvStatus.SUCCESS && !machine.equals(before!))
+          changed.push(i);
+        ops.push({
+          status: result.statusName,
+          result: formatU64Hex(result.resultLo, result.resultHi),
+          check: result.check,
+        });
       } else if (result.action !== "ok") {
         ops.push({ outcome: result.action });
       } else if (op.code === TraceOpCode.read) {
@@ -71,7 +82,11 @@ export function runFixture(fixture: GoldenFixture, where = `${fixture.name}.json
     } catch (error) {
       if (error instanceof TraceError) {
         const field = error.field.replace(/ \(--\w+\)$/, "");
-        const path = error.field.endsWith("(--caller)") ? "caller" : error.field.endsWith("(--vp)") ? "vp" : `${at}.${field}`;
+        const path = error.field.endsWith("(--caller)")
+          ? "caller"
+          : error.field.endsWith("(--vp)")
+            ? "vp"
+            : `${at}.${field}`;
         throw new FixtureError(where, path, error.reason);
       }
       throw error;

@@ -68,7 +68,16 @@ const CHECK_RE = /^[a-z][a-z-]*\.[0-9]+$/;
 const HEX_BYTES_RE = /^(?:[0-9a-f]{2})*$/;
 const SLOT_RE = /^[0-9a-f]{512}$/;
 const SINT_KEY_RE = /^(?:[0-9]|1[0-5])$/;
-const TOP_KEYS = ["format", "name", "description", "scenario", "caller", "vp", "trace", "expectFinal"];
+const TOP_KEYS = [
+  "format",
+  "name",
+  "description",
+  "scenario",
+  "caller",
+  "vp",
+  "trace",
+  "expectFinal",
+];
 const FINAL_KEYS = ["partition", "vp", "siefFlags", "sintAssertions", "simSlots", "queuedMessages"];
 
 type Json = Readonly<Record<string, unknown>>;
@@ -78,7 +87,7 @@ function isObject(v: unknown): v is Json {
 }
 
 function shown(v: unknown): string {
-  return v === undefined ? "nothing" : JSON.stringify(v) ?? String(v);
+  return v === undefined ? "nothing" : (JSON.stringify(v) ?? String(v));
 }
 
 /** A validating reader over one file's JSON: every error names the path of the field. */
@@ -91,21 +100,29 @@ class Checker {
 
   object(v: unknown, path: string, keys: readonly string[]): Json {
     if (!isObject(v)) this.fail(path, `expected an object, got ${shown(v)}`);
-    for (const k of Object.keys(v)) if (!keys.includes(k)) this.fail(`${path}.${k}`, `unknown field (allowed: ${keys.join(", ")})`);
+    for (const k of Object.keys(v))
+      if (!keys.includes(k))
+        this.fail(`${path}.${k}`, `unknown field (allowed: ${keys.join(", ")})`);
     return v;
   }
 
   string(v: unknown, path: string, re?: RegExp, what = "a string"): string {
-    if (typeof v !== "string" || (re !== undefined && !re.test(v))) this.fail(path, `expected ${what}, got ${shown(v)}`);
+    if (typeof v !== "string" || (re !== undefined && !re.test(v)))
+      this.fail(path, `expected ${what}, got ${shown(v)}`);
     return v;
   }
 
   integer(v: unknown, path: string, min: number, max: number): number {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) this.fail(path, `expected an integer ${min}..${max}, got ${shown(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+      this.fail(path, `expected an integer ${min}..${max}, got ${shown(v)}`);
     return v;
   }
 
-  perSint<T>(v: unknown, path: string, value: (x: unknown, p: string) => T): Readonly<Record<string, T>> {
+  perSint<T>(
+    v: unknown,
+    path: string,
+    value: (x: unknown, p: string) => T,
+  ): Readonly<Record<string, T>> {
     const o = this.object(v, path, Object.keys(isObject(v) ? v : {}));
     const out: Record<string, T> = {};
     for (const [k, x] of Object.entries(o)) {
@@ -119,19 +136,43 @@ class Checker {
 function parseExpect(c: Checker, v: unknown, path: string, op: TraceOp): OpExpectation {
   if (op.code === TraceOpCode.hypercall) {
     const o = c.object(v, path, ["status", "result", "check"]);
-    const status = c.string(o.status, `${path}.status`, /^HV_STATUS_/, 'a status name like "HV_STATUS_SUCCESS"');
-    if (hvStatusFromName(status) === undefined && !/^HV_STATUS_UNKNOWN_0x[0-9A-F]{4}$/.test(status)) {
+    const status = c.string(
+      o.status,
+      `${path}.status`,
+      /^HV_STATUS_/,
+      'a status name like "HV_STATUS_SUCCESS"',
+    );
+    if (
+      hvStatusFromName(status) === undefined &&
+      !/^HV_STATUS_UNKNOWN_0x[0-9A-F]{4}$/.test(status)
+    ) {
       c.fail(`${path}.status`, `unknown status name ${shown(status)}`);
     }
-    const result = c.string(o.result, `${path}.result`, RESULT_RE, '"0x" and 16 lowercase hex digits');
+    const result = c.string(
+      o.result,
+      `${path}.result`,
+      RESULT_RE,
+      '"0x" and 16 lowercase hex digits',
+    );
     if (o.check === undefined) return { status, result };
-    return { status, result, check: c.string(o.check, `${path}.check`, CHECK_RE, 'a check like "signal-event.8"') };
+    return {
+      status,
+      result,
+      check: c.string(o.check, `${path}.check`, CHECK_RE, 'a check like "signal-event.8"'),
+    };
   }
   const o = c.object(v, path, ["outcome", "hex", "value"]);
-  const outcome = c.string(o.outcome, `${path}.outcome`, /^(?:ok|unbacked|#GP)$/, '"ok", "unbacked" or "#GP"');
+  const outcome = c.string(
+    o.outcome,
+    `${path}.outcome`,
+    /^(?:ok|unbacked|#GP)$/,
+    '"ok", "unbacked" or "#GP"',
+  );
   const out: { outcome: string; hex?: string; value?: string } = { outcome };
-  if (o.hex !== undefined) out.hex = c.string(o.hex, `${path}.hex`, HEX_BYTES_RE, "lowercase hex bytes");
-  if (o.value !== undefined) out.value = c.string(o.value, `${path}.value`, RESULT_RE, '"0x" and 16 lowercase hex digits');
+  if (o.hex !== undefined)
+    out.hex = c.string(o.hex, `${path}.hex`, HEX_BYTES_RE, "lowercase hex bytes");
+  if (o.value !== undefined)
+    out.value = c.string(o.value, `${path}.value`, RESULT_RE, '"0x" and 16 lowercase hex digits');
   return out;
 }
 
@@ -144,9 +185,15 @@ function parseFinal(c: Checker, v: unknown, path: string): FinalVpState {
       if (!Array.isArray(x)) c.fail(p, "expected a list of flag numbers");
       return x.map((f, i) => c.integer(f, `${p}[${i}]`, 0, 2047));
     }),
-    sintAssertions: c.perSint(o.sintAssertions ?? {}, `${path}.sintAssertions`, (x, p) => c.integer(x, p, 1, 0xffffffff)),
-    simSlots: c.perSint(o.simSlots ?? {}, `${path}.simSlots`, (x, p) => c.string(x, p, SLOT_RE, "512 lowercase hex digits")),
-    queuedMessages: c.perSint(o.queuedMessages ?? {}, `${path}.queuedMessages`, (x, p) => c.integer(x, p, 1, 16)),
+    sintAssertions: c.perSint(o.sintAssertions ?? {}, `${path}.sintAssertions`, (x, p) =>
+      c.integer(x, p, 1, 0xffffffff),
+    ),
+    simSlots: c.perSint(o.simSlots ?? {}, `${path}.simSlots`, (x, p) =>
+      c.string(x, p, SLOT_RE, "512 lowercase hex digits"),
+    ),
+    queuedMessages: c.perSint(o.queuedMessages ?? {}, `${path}.queuedMessages`, (x, p) =>
+      c.integer(x, p, 1, 16),
+    ),
   };
 }
 
@@ -158,18 +205,23 @@ export function parseFixture(json: unknown, where: string): GoldenFixture {
   const c = new Checker(where);
   const o = c.object(json, "(root)", TOP_KEYS);
   if (o.format !== FIXTURE_FORMAT) {
-    c.fail("format", `expected "${FIXTURE_FORMAT}" (this hvcall reads golden fixtures of version 2), got ${shown(o.format)}`);
+    c.fail(
+      "format",
+      `expected "${FIXTURE_FORMAT}" (this hvcall reads golden fixtures of version 2), got ${shown(o.format)}`,
+    );
   }
   const name = c.string(o.name, "name", NAME_RE, "lowercase letters, digits and dashes");
   const description = c.string(o.description, "description");
-  if (!Array.isArray(o.trace) || o.trace.length === 0) c.fail("trace", "expected a list of at least one op");
+  if (!Array.isArray(o.trace) || o.trace.length === 0)
+    c.fail("trace", "expected a list of at least one op");
   const trace = (o.trace as readonly unknown[]).map((e, i): FixtureEntry => {
     const path = `trace[${i}]`;
     let op: TraceOp;
     try {
       op = parseTraceObject(e, path, undefined, ["note", "expect"]);
     } catch (error) {
-      if (error instanceof TraceError) c.fail(error.field === "" ? path : `${path}.${error.field}`, error.reason);
+      if (error instanceof TraceError)
+        c.fail(error.field === "" ? path : `${path}.${error.field}`, error.reason);
       throw error;
     }
     const { note, expect, ...rest } = e as Json;
@@ -183,7 +235,9 @@ export function parseFixture(json: unknown, where: string): GoldenFixture {
     name,
     description,
     scenario: o.scenario,
-    ...(o.caller === undefined ? {} : { caller: c.integer(o.caller, "caller", 1, Number.MAX_SAFE_INTEGER) }),
+    ...(o.caller === undefined
+      ? {}
+      : { caller: c.integer(o.caller, "caller", 1, Number.MAX_SAFE_INTEGER) }),
     ...(o.vp === undefined ? {} : { vp: c.integer(o.vp, "vp", 0, 0xffffffff) }),
     trace,
     ...(o.expectFinal === undefined
@@ -222,12 +276,20 @@ export async function loadFixture(path: string): Promise<GoldenFixture> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new FixtureError(path, "(root)", `not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new FixtureError(
+      path,
+      "(root)",
+      `not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   const fixture = parseFixture(json, path);
   const expected = basename(path, ".json");
   if (fixture.name !== expected) {
-    throw new FixtureError(path, "name", `is "${fixture.name}", the file is ${expected}.json: make them match`);
+    throw new FixtureError(
+      path,
+      "name",
+      `is "${fixture.name}", the file is ${expected}.json: make them match`,
+    );
   }
   return fixture;
 }
@@ -238,7 +300,9 @@ export async function fixturePaths(dir: string): Promise<string[]> {
   try {
     names = await readdir(dir);
   } catch (error) {
-    throw new CliUsageError(`golden: cannot read the directory ${JSON.stringify(dir)}: ${fsReason(error)}`);
+    throw new CliUsageError(
+      `golden: cannot read the directory ${JSON.stringify(dir)}: ${fsReason(error)}`,
+    );
   }
   return names
     .filter((n) => n.endsWith(".json"))

@@ -15,7 +15,14 @@ import { readScenarioText, resolveCaller, scenarioOfText } from "../session.js";
 import { out } from "../stdio.js";
 import { unifiedDiff } from "../text-diff.js";
 import { openTraceReader } from "../trace-reader.js";
-import { fixturePaths, formatFixture, type GoldenFixture, loadFixture, parseFixture, FIXTURE_FORMAT } from "./fixture.js";
+import {
+  FIXTURE_FORMAT,
+  fixturePaths,
+  formatFixture,
+  type GoldenFixture,
+  loadFixture,
+  parseFixture,
+} from "./fixture.js";
 import { comparableRun, runFixture, withExpectations } from "./fixture-run.js";
 
 export interface GoldenUpdateOptions {
@@ -55,7 +62,8 @@ async function evaluate(path: string, keepChecksAsGiven: boolean): Promise<Outco
 /** `golden run DIR`. */
 export async function runGoldenRun(dir: string): Promise<number> {
   const paths = await fixturePaths(dir);
-  if (paths.length === 0) throw new CliUsageError(`golden run: ${quote(dir)} holds no .json fixtures`);
+  if (paths.length === 0)
+    throw new CliUsageError(`golden run: ${quote(dir)} holds no .json fixtures`);
   let failed = 0;
   for (const path of paths) {
     const o = await evaluate(path, true);
@@ -66,8 +74,10 @@ export async function runGoldenRun(dir: string): Promise<number> {
     }
     failed++;
     out(`FAIL  ${name}\n`);
-    for (const i of o.changedOnFailure) out(`      trace[${i}] failed and yet changed the machine's state\n`);
-    if (o.before !== o.after) out(unifiedDiff(o.before, o.after, `${name} (expected)`, `${name} (hvcall)`));
+    for (const i of o.changedOnFailure)
+      out(`      trace[${i}] failed and yet changed the machine's state\n`);
+    if (o.before !== o.after)
+      out(unifiedDiff(o.before, o.after, `${name} (expected)`, `${name} (hvcall)`));
   }
   out(`golden: ${paths.length} fixtures, ${paths.length - failed} passed, ${failed} failed\n`);
   return failed === 0 ? ExitCode.Success : ExitCode.Disagree;
@@ -93,7 +103,9 @@ export async function runGoldenUpdate(dir: string, options: GoldenUpdateOptions)
   out(`golden: ${paths.length} fixtures, ${changed.length} ${verb}\n`);
   if (broken.length > 0) {
     // A failed call that changes state is a bug of the library: never written into expectations.
-    throw new Error(`a failed call changed the machine's state in ${broken.join(", ")}: not rewritten`);
+    throw new Error(
+      `a failed call changed the machine's state in ${broken.join(", ")}: not rewritten`,
+    );
   }
   return options.check === true && changed.length > 0 ? ExitCode.Disagree : ExitCode.Success;
 }
@@ -122,13 +134,22 @@ export async function runGoldenNew(tracePath: string, options: GoldenNewOptions)
   } finally {
     await reader.close();
   }
-  const name = options.name ?? (tracePath === "-" ? "new-fixture" : basename(tracePath, extname(tracePath)).toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+/, "") || "new-fixture");
+  const name =
+    options.name ??
+    (tracePath === "-"
+      ? "new-fixture"
+      : basename(tracePath, extname(tracePath))
+          .toLowerCase()
+          .replace(/[^a-z0-9-]+/g, "-")
+          .replace(/^-+/, "") || "new-fixture");
   const where = "golden new";
   const fixture = parseFixture(
     {
       format: FIXTURE_FORMAT,
       name,
-      description: options.description ?? `Captured by hvcall golden new from ${tracePath === "-" ? "stdin" : basename(tracePath)}.`,
+      description:
+        options.description ??
+        `Captured by hvcall golden new from ${tracePath === "-" ? "stdin" : basename(tracePath)}.`,
       scenario,
       caller,
       vp,

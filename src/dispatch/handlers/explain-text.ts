@@ -2,7 +2,13 @@ import { HvPortType } from "../../abi/port-type.js";
 import { formatU64Hex, halvesToU64 } from "../../abi/u64.js";
 import type { Machine } from "../../state/machine.js";
 import { ANY_VP_NONE_ENABLED, TARGET_VP_ANY } from "../../state/machine-tables.js";
-import { MSR_SCONTROL, MSR_SIEFP, MSR_SIMP, MSR_SINT0, MSR_STRIDE } from "../../state/synic-registers.js";
+import {
+  MSR_SCONTROL,
+  MSR_SIEFP,
+  MSR_SIMP,
+  MSR_SINT0,
+  MSR_STRIDE,
+} from "../../state/synic-registers.js";
 
 /**
  * The pieces of the `why` sentences that SignalEvent and PostMessage share (--explain; not on the
@@ -38,7 +44,8 @@ export function describePort(machine: Machine, c: number, wanted: number): strin
   const port = `port ${portId} of partition ${owner}`;
   if (q < 0) return `${port}, which does not exist`;
   if (t.portDeleted[q] !== 0) return `${port}, which is deleted`;
-  if (t.partitionActive[t.portPartition[q]!] === 0) return `${port}, but partition ${owner} is not active`;
+  if (t.partitionActive[t.portPartition[q]!] === 0)
+    return `${port}, but partition ${owner} is not active`;
   return `${port}, ${PORT_TYPE_WORD[t.portType[q]!] ?? "a port"}, not ${PORT_TYPE_WORD[wanted]}`;
 }
 
@@ -54,7 +61,8 @@ export function describeTargetVp(machine: Machine, q: number, page: "SIEFP" | "S
   const sint = t.portTargetSint[q]!;
   let v = t.portTargetVpSlot[q]!;
   if (v === TARGET_VP_ANY) {
-    if (t.partitionVpCount[owner] === 0) return `${port} targets HV_ANY_VP, but partition ${ownerId} has no VPs`;
+    if (t.partitionVpCount[owner] === 0)
+      return `${port} targets HV_ANY_VP, but partition ${ownerId} has no VPs`;
     v = page === "SIEFP" ? machine.anyVp(owner) : machine.anyVpForMessages(owner);
     if (v === ANY_VP_NONE_ENABLED) {
       return `${port} targets HV_ANY_VP, and no VP of partition ${ownerId} has both SCONTROL.Enable and ${page}.Enable set`;
@@ -69,9 +77,16 @@ export function describeTargetVp(machine: Machine, q: number, page: "SIEFP" | "S
   return `${port} targets VP ${t.vpIndex[v]}, whose ${regs}: ${synicVerdict(machine, v, off, sint, page)}`;
 }
 
-function synicVerdict(machine: Machine, v: number, off: number, sint: number, page: string): string {
+function synicVerdict(
+  machine: Machine,
+  v: number,
+  off: number,
+  sint: number,
+  page: string,
+): string {
   const m = machine.tables.msrs;
-  if ((m[v * MSR_STRIDE + MSR_SCONTROL]! & 1) === 0) return "the SynIC is disabled (SCONTROL.Enable 0)";
+  if ((m[v * MSR_STRIDE + MSR_SCONTROL]! & 1) === 0)
+    return "the SynIC is disabled (SCONTROL.Enable 0)";
   if ((m[v * MSR_STRIDE + off]! & 1) === 0) return `the page is disabled (${page}.Enable 0)`;
   return `SINT${sint} is masked (bit 16) and not polling (bit 18)`;
 }

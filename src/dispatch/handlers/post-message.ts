@@ -1,6 +1,10 @@
 import { HvCallCode } from "../../abi/call-code.js";
 import { CONNECTION_ID_RESERVED_MASK, HV_CONNECTION_ID } from "../../abi/connection-id.js";
-import { HV_MESSAGE_PAYLOAD_MAX, HV_MESSAGE_TYPE_HYPERVISOR_BIT, HV_MESSAGE_TYPE_NONE } from "../../abi/hv-message.js";
+import {
+  HV_MESSAGE_PAYLOAD_MAX,
+  HV_MESSAGE_TYPE_HYPERVISOR_BIT,
+  HV_MESSAGE_TYPE_NONE,
+} from "../../abi/hv-message.js";
 import { HvStatus } from "../../abi/hv-status.js";
 import { PartitionPrivilegeBit } from "../../abi/partition-privilege.js";
 import { HvPortType } from "../../abi/port-type.js";
@@ -16,7 +20,13 @@ import {
 import { SINT_MASKED_BIT, SINT_POLLING_BIT } from "../../abi/synic-msr.js";
 import type { Machine } from "../../state/machine.js";
 import { ANY_VP_NONE_ENABLED, TARGET_VP_ANY } from "../../state/machine-tables.js";
-import { attemptDelivery, enqueueMessage, freeBuffer, queuedRecords, recordOf } from "../../state/message-queues.js";
+import {
+  attemptDelivery,
+  enqueueMessage,
+  freeBuffer,
+  queuedRecords,
+  recordOf,
+} from "../../state/message-queues.js";
 import { MSR_SINT0, MSR_STRIDE } from "../../state/synic-registers.js";
 import type { HypercallFrame } from "../hypercall-frame.js";
 import type { HypercallRow } from "../hypercall-row.js";
@@ -41,6 +51,7 @@ const CONNECTION_WORD = POST_MESSAGE_CONNECTION_ID.word;
 const RSVDZ_WORD = POST_MESSAGE_RSVDZ.word;
 const TYPE_WORD = POST_MESSAGE_TYPE.word;
 const SIZE_WORD = POST_MESSAGE_PAYLOAD_SIZE.word;
+const PAYLOAD_WORD = POST_MESSAGE_PAYLOAD_OFFSET / 4;
 
 /**
  * Steps 9 and 10 for a message port that passed step 7: the VP slot its messages queue on (>= 0),
@@ -91,14 +102,19 @@ function execute(machine: Machine, f: HypercallFrame): number {
   f.step = PostMessageStep.Message;
   const type = input[TYPE_WORD]!;
   const size = input[SIZE_WORD]!;
-  if (type === HV_MESSAGE_TYPE_NONE || (type & HV_MESSAGE_TYPE_HYPERVISOR_BIT) !== 0 || size > HV_MESSAGE_PAYLOAD_MAX) {
+  if (
+    type === HV_MESSAGE_TYPE_NONE ||
+    (type & HV_MESSAGE_TYPE_HYPERVISOR_BIT) !== 0 ||
+    size > HV_MESSAGE_PAYLOAD_MAX
+  ) {
     return HvStatus.INVALID_PARAMETER;
   }
 
   // 9. and 10. The target VP must exist, with its SynIC and SIM page enabled.
   const v = messageTargetVp(machine, q);
   if (v < 0) {
-    f.step = v === -HvStatus.INVALID_VP_INDEX ? PostMessageStep.TargetVp : PostMessageStep.SynicState;
+    f.step =
+      v === -HvStatus.INVALID_VP_INDEX ? PostMessageStep.TargetVp : PostMessageStep.SynicState;
     return -v;
   }
 
@@ -111,7 +127,7 @@ function execute(machine: Machine, f: HypercallFrame): number {
   // 12. Queue the message on (VP, TargetSint), then one delivery attempt there.
   f.step = PostMessageStep.Queue;
   const sint = t.portTargetSint[q]!;
-  enqueueMessage(t, ordinal, b, q, v, sint, type, size, f.inputBytes, POST_MESSAGE_PAYLOAD_OFFSET);
+  enqueueMessage(machine, ordinal, b, q, v, sint, type, size, input, PAYLOAD_WORD);
   f.note = recordOf(ordinal, b);
   attemptDelivery(machine, v, sint);
   return HvStatus.SUCCESS;
@@ -140,7 +156,8 @@ function explain(machine: Machine, f: HypercallFrame): string {
   const c = machine.connLookup.get(f.callerSlot, input.connectionId);
   const q = t.connPortSlot[c]!;
   const via = `connection ${id.id} of partition ${caller}`;
-  if (f.step === PostMessageStep.Port) return `${via} leads to ${describePort(machine, c, HvPortType.Message)}`;
+  if (f.step === PostMessageStep.Port)
+    return `${via} leads to ${describePort(machine, c, HvPortType.Message)}`;
   if (f.step === PostMessageStep.TargetVp || f.step === PostMessageStep.SynicState) {
     return `${via}: ${describeTargetVp(machine, q, "SIMP")}`;
   }

@@ -7,9 +7,17 @@ import { HvStatus } from "../../abi/hv-status.js";
 import { CONTROL_FAST_BIT } from "../../abi/hypercall-control.js";
 import { OUTCOME_REPS_SHIFT, RESULT_STATUS_MASK } from "../../abi/hypercall-result.js";
 import { HvPortType } from "../../abi/port-type.js";
-import { SIGNAL_EVENT_CONNECTION_ID, SIGNAL_EVENT_FLAG_NUMBER, SIGNAL_EVENT_RSVDZ } from "../../abi/signal-event-input.js";
+import {
+  SIGNAL_EVENT_CONNECTION_ID,
+  SIGNAL_EVENT_FLAG_NUMBER,
+  SIGNAL_EVENT_RSVDZ,
+} from "../../abi/signal-event-input.js";
 import type { Machine } from "../../state/machine.js";
-import { SIEF_WORDS_PER_PAGE, SIEF_WORDS_PER_SINT, testAndSetWord } from "../../state/sief-image.js";
+import {
+  SIEF_WORDS_PER_PAGE,
+  SIEF_WORDS_PER_SINT,
+  testAndSetWord,
+} from "../../state/sief-image.js";
 import type { Dispatcher } from "../dispatcher.js";
 import {
   RECORD_CONTROL_HI,
@@ -173,7 +181,16 @@ export class SignalEventKernel {
     const d = this.dispatcher;
     this.fastReady = d.prepare(this.callerSlot, this.vpSlot, this.fastControl, 0, 0, 0, 0, 0) > 0;
     this.memoryReady =
-      d.prepare(this.callerSlot, this.vpSlot, this.memoryControl, 0, this.scratchLo, this.scratchHi, 0, 0) > 0;
+      d.prepare(
+        this.callerSlot,
+        this.vpSlot,
+        this.memoryControl,
+        0,
+        this.scratchLo,
+        this.scratchHi,
+        0,
+        0,
+      ) > 0;
     return this.gen;
   }
 
@@ -259,7 +276,10 @@ export class SignalEventKernel {
           scratch[sw] = connectionId;
           scratch[sw + 1] = w1;
         }
-        if (((words[w + RSVDZ_AT]! >>> RSVDZ_SHIFT) & RSVDZ_MASK) !== 0 || (connectionId & CONN_RESERVED) !== 0) {
+        if (
+          ((words[w + RSVDZ_AT]! >>> RSVDZ_SHIFT) & RSVDZ_MASK) !== 0 ||
+          (connectionId & CONN_RESERVED) !== 0
+        ) {
           outcome = INVALID_INPUT; // 5.
         } else {
           let e = (Math.imul(connectionId, HASH_MULTIPLIER) >>> hashShift) * ENTRY_STRIDE;
@@ -286,12 +306,21 @@ export class SignalEventKernel {
               const base = table[e + ENTRY_WORD]!;
               const flag = (flags & LOW_HALF) + flagNumber;
               if (
-                testAndSetWord(sief, base + (flag >>> WORD_SHIFT), 1 << (flag & BIT_IN_WORD), shared) &&
+                testAndSetWord(
+                  sief,
+                  base + (flag >>> WORD_SHIFT),
+                  1 << (flag & BIT_IN_WORD),
+                  shared,
+                ) &&
                 table[e + ENTRY_POLLING] === 0
               ) {
                 // Asked before the call: a listener may change the machine and then unsubscribe.
                 const heard = machine.hasSintListeners;
-                machine.assertSint((base / PAGE_WORDS) | 0, ((base % PAGE_WORDS) / SINT_WORDS) | 0, "event");
+                machine.assertSint(
+                  (base / PAGE_WORDS) | 0,
+                  ((base % PAGE_WORDS) / SINT_WORDS) | 0,
+                  "event",
+                );
                 // A listener (host code) may have changed the machine: recompute every route.
                 if (heard) {
                   gen = this.nextGen();

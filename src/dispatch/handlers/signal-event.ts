@@ -12,7 +12,11 @@ import {
 } from "../../abi/signal-event-input.js";
 import { SINT_MASKED_BIT, SINT_POLLING_BIT } from "../../abi/synic-msr.js";
 import type { Machine } from "../../state/machine.js";
-import { ANY_VP_NONE_ENABLED, type MachineTables, TARGET_VP_ANY } from "../../state/machine-tables.js";
+import {
+  ANY_VP_NONE_ENABLED,
+  type MachineTables,
+  TARGET_VP_ANY,
+} from "../../state/machine-tables.js";
 import { MSR_SINT0, MSR_STRIDE } from "../../state/synic-registers.js";
 import type { HypercallFrame } from "../hypercall-frame.js";
 import type { HypercallRow } from "../hypercall-row.js";
@@ -49,7 +53,11 @@ const MASKED_NOT_POLLING = SINT_MASKED_BIT | SINT_POLLING_BIT;
  */
 export function portStatus(t: MachineTables, q: number, type: number): number {
   if (q < 0) return HvStatus.INVALID_PORT_ID;
-  if (t.portDeleted[q] !== 0 || t.partitionActive[t.portPartition[q]!] === 0 || t.portType[q] !== type) {
+  if (
+    t.portDeleted[q] !== 0 ||
+    t.partitionActive[t.portPartition[q]!] === 0 ||
+    t.portType[q] !== type
+  ) {
     return HvStatus.INVALID_PORT_ID;
   }
   return HvStatus.SUCCESS;
@@ -95,7 +103,10 @@ function execute(machine: Machine, f: HypercallFrame): number {
 
   // 5. Input RsvdZ and HV_CONNECTION_ID bits 31:24 must be zero.
   f.step = SignalEventStep.InputReserved;
-  if (((input[RSVDZ_WORD]! >>> RSVDZ_SHIFT) & RSVDZ_MASK) !== 0 || (connectionId & CONNECTION_ID_RESERVED_MASK) !== 0) {
+  if (
+    ((input[RSVDZ_WORD]! >>> RSVDZ_SHIFT) & RSVDZ_MASK) !== 0 ||
+    (connectionId & CONNECTION_ID_RESERVED_MASK) !== 0
+  ) {
     return HvStatus.INVALID_HYPERCALL_INPUT;
   }
   // 6. The connection must be one the caller owns.
@@ -117,7 +128,8 @@ function execute(machine: Machine, f: HypercallFrame): number {
   // 9. and 10. The target VP must exist, with its SynIC and SIEF page enabled, the SINT unmasked.
   const v = signalTargetVp(machine, q);
   if (v < 0) {
-    f.step = v === -HvStatus.INVALID_VP_INDEX ? SignalEventStep.TargetVp : SignalEventStep.SynicState;
+    f.step =
+      v === -HvStatus.INVALID_VP_INDEX ? SignalEventStep.TargetVp : SignalEventStep.SynicState;
     return -v;
   }
 
@@ -125,7 +137,8 @@ function execute(machine: Machine, f: HypercallFrame): number {
   // not polling.
   f.step = SignalEventStep.SetFlag;
   const sint = t.portTargetSint[q]!;
-  if (!machine.sief.testAndSet(v, sint, t.portBaseFlag[q]! + flagNumber)) f.note = SignalNote.AlreadySet;
+  if (!machine.sief.testAndSet(v, sint, t.portBaseFlag[q]! + flagNumber))
+    f.note = SignalNote.AlreadySet;
   else if (sintPolling(t, v, sint)) f.note = SignalNote.Polling;
   else {
     f.note = SignalNote.Asserted;
@@ -167,7 +180,8 @@ function explain(machine: Machine, f: HypercallFrame): string {
   const flag = t.portBaseFlag[q]! + input.flagNumber;
   const where = `flag ${flag} (BaseFlagNumber ${t.portBaseFlag[q]} + FlagNumber ${input.flagNumber}) of SINT ${sint} on VP ${t.vpIndex[v]} of partition ${t.partitionId[t.vpPartition[v]!]}`;
   if (f.note === SignalNote.AlreadySet) return `${where} was set already: no new interrupt`;
-  if (f.note === SignalNote.Polling) return `${where} is set; SINT ${sint} is polling, so no interrupt is asserted`;
+  if (f.note === SignalNote.Polling)
+    return `${where} is set; SINT ${sint} is polling, so no interrupt is asserted`;
   return `${where} was clear and is set: interrupt asserted on SINT ${sint}`;
 }
 

@@ -7,25 +7,23 @@
  * would stop at INVALID_CONNECTION_ID.
  */
 import { fc } from "@fast-check/vitest";
+import { HV_CONNECTION_ID } from "../../../src/abi/connection-id.js";
+import { HV_PAGE_SIZE } from "../../../src/abi/hv-page.js";
+import { CONTROL_FAST_BIT } from "../../../src/abi/hypercall-control.js";
+import { HYPERCALL_INPUT_ALIGNMENT } from "../../../src/abi/hypercall-input.js";
+import { EVENT_FLAGS_PER_SINT, SINT_COUNT } from "../../../src/abi/sief-page.js";
+import { encodeSignalEventInput, SIGNAL_EVENT_INPUT_SIZE } from "../../../src/abi/signal-event-input.js";
 import {
-  CONTROL_FAST_BIT,
-  EVENT_FLAGS_PER_SINT,
-  encodeSignalEventInput,
-  HV_ANY_VP,
-  HV_PAGE_SIZE,
-  HYPERCALL_INPUT_ALIGNMENT,
-  joinConnectionId,
-  PartitionPrivilegeBit,
   SCONTROL_ENABLE_BIT,
-  SIGNAL_EVENT_INPUT_SIZE,
   SINT_AUTO_EOI_BIT,
-  SINT_COUNT,
   SINT_MASKED_BIT,
   SINT_POLLING_BIT,
   SINT_VECTOR_MASK,
   SYNIC_PAGE_ENABLE_BIT,
   SYNIC_PAGE_GPA_SHIFT,
-} from "../../../src/index.js";
+} from "../../../src/abi/synic-msr.js";
+import { HV_ANY_VP } from "../../../src/abi/vp-index.js";
+import { PartitionPrivilegeBit } from "../../../src/index.js";
 import {
   control,
   hex,
@@ -36,6 +34,11 @@ import {
 } from "./scenario.js";
 
 const U64_MAX = (1n << 64n) - 1n;
+
+/** A raw HV_CONNECTION_ID: the id in bits 23:0 and `reserved` in bits 31:24. */
+function joinConnectionId(parts: { id: number; reserved: number }): number {
+  return HV_CONNECTION_ID.encode(parts).lo;
+}
 const u64 = fc.bigInt({ min: 0n, max: U64_MAX });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u16 = fc.integer({ min: 0, max: 0xffff });

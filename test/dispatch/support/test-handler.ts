@@ -1,30 +1,23 @@
 /**
- * A fake hypercall for the generic-layer tests: it records every call it gets and returns SUCCESS.
- * Its call code is not a TLFS call code; everything else is configurable.
+ * A fake hypercall row for the generic-layer tests: it records every call it gets and returns
+ * SUCCESS. Its call code is not a TLFS call code; everything else is configurable.
  */
-import {
-  HvStatus,
-  type HypercallHandler,
-  type Machine,
-  PartitionPrivilegeBit,
-} from "../../../src/index.js";
+import { BlockLayout, type ByteFieldSpec } from "../../../src/abi/block-layout.js";
+import { HvStatus } from "../../../src/abi/hv-status.js";
+import type { HypercallFrame } from "../../../src/dispatch/hypercall-frame.js";
+import { type HypercallRow, type Machine, PartitionPrivilegeBit } from "../../../src/index.js";
 
 /** Not a call code the TLFS defines (and not one the default table implements). */
 export const TEST_CALL_CODE = 0x7e51;
 
-export interface TestInput {
-  readonly words: readonly number[];
-}
-
 export interface Received {
   readonly callerSlot: number;
   readonly vpSlot: number;
-  /** The input block as u32 words (inputSize / 4 of them). */
+  /** The fixed input block as u32 words (input.size / 4 of them). */
   readonly words: readonly number[];
-  readonly decoded: boolean;
 }
 
-export interface TestHandler extends HypercallHandler<TestInput> {
+export interface TestHandler extends HypercallRow {
   readonly received: Received[];
 }
 
@@ -39,6 +32,20 @@ export interface TestHandlerOptions {
   readonly effect?: (machine: Machine) => void;
 }
 
+/** An input block of `size` bytes as u32 words w0, w1, ... */
+export function wordsLayout(name: string, size: number): BlockLayout {
+  const specs: ByteFieldSpec[] = Array.from({ length: Math.ceil(size / 4) }, (_, i) => ({
+    name: `w${i}`,
+    label: `word ${i}`,
+    offset: 4 * i,
+    type: "u32" as const,
+  }));
+  return new BlockLayout(name, size, specs);
+}
+
+/** The step a fake row reports: the first of a call's own steps. */
+export const TEST_STEP = 5;
+
 export function makeTestHandler(options: TestHandlerOptions = {}): TestHandler {
   const received: Received[] = [];
   const inputSize = options.inputSize ?? 16;
@@ -47,24 +54,22 @@ export function makeTestHandler(options: TestHandlerOptions = {}): TestHandler {
     received,
     callCode: options.callCode ?? TEST_CALL_CODE,
     name: "HvCallTestRep",
+    description: "a test-only call that records its input",
     kind: options.kind ?? "rep",
     variableHeaderAllowed: options.variableHeaderAllowed ?? true,
     fastAllowed: options.fastAllowed ?? true,
-    inputSize,
     requiredPrivilege: options.requiredPrivilege ?? PartitionPrivilegeBit.PostMessages,
-    execute(machine: Machine, callerSlot: number, vpSlot: number, input: Uint32Array): number {
-      received.push({ callerSlot, vpSlot, words: [...input.subarray(0, words)], decoded: false });
+    input: wordsLayout("HvCallTestRep input", inputSize),
+    checkFamily: "test",
+    successStep: TEST_STEP,
+    execute(machine: Machine, frame: HypercallFrame): number {
+      received.push({
+        callerSlot: frame.callerSlot,
+        vpSlot: frame.vpSlot,
+        words: [...frame.input.subarray(0, words)],
+      });
       options.effect?.(machine);
-      return HvStatus.SUCCESS;
-    },
-    decodeInput(bytes: Uint8Array): TestInput | undefined {
-      if (bytes.length < inputSize) return undefined;
-      const view = new DataView(bytes.buffer, bytes.byteOffset, inputSize);
-      return { words: Array.from({ length: words }, (_, i) => view.getUint32(4 * i, true)) };
-    },
-    executeDecoded(machine: Machine, callerSlot: number, vpSlot: number, input: TestInput): number {
-      received.push({ callerSlot, vpSlot, words: input.words, decoded: true });
-      options.effect?.(machine);
+      frame.step = TEST_STEP;
       return HvStatus.SUCCESS;
     },
   };

@@ -18,7 +18,8 @@ import { parentPort, workerData } from "node:worker_threads";
 const { moduleUrl, buffer, vpCount, gate, parity, exclusive, commonStart, commonCount } =
   workerData;
 const { SiefImage } = await import(moduleUrl);
-const sief = new SiefImage(vpCount, { buffer });
+const sief = new SiefImage(new Uint32Array(buffer));
+if (sief.vpCount !== vpCount) throw new Error(`image of ${sief.vpCount} VPs, not ${vpCount}`);
 const gateWords = new Int32Array(gate);
 
 const FLAG_BITS = 11;
@@ -29,7 +30,7 @@ const setIn = (image, g) =>
   image.testAndSet(g >>> (FLAG_BITS + SINT_BITS), (g >>> FLAG_BITS) & SINT_MASK, g & FLAG_MASK);
 
 // Warm up the same (shared) code path on an image of our own.
-const scratch = new SiefImage(1, { buffer: new SharedArrayBuffer(buffer.byteLength / vpCount) });
+const scratch = new SiefImage(new Uint32Array(new SharedArrayBuffer(buffer.byteLength / vpCount)));
 for (let round = 0; round < 20; round++) {
   for (let g = 0; g < 1 << (FLAG_BITS + SINT_BITS); g++) setIn(scratch, g);
   new Uint32Array(scratch.words.buffer).fill(0);
