@@ -1,11 +1,12 @@
 /**
  * The fuzz campaign: `npm run fuzz -- --seconds N [--seed S]`.
  *
- * Runs the properties of test/fuzz (differential vs the test model, model-based with emulator state
- * changes, any 16-byte record, any control value, any scenario text) in rounds until the time is up,
- * with huge run counts, printing a progress line (calls/s, statuses seen) on stderr. On a failure it
- * prints the seed and fast-check's shrunk counterexample, saves a call-sequence counterexample as
- * fixtures/golden/fuzz-<seed>.json, and exits 1.
+ * Runs the properties of test/fuzz (random guest traces through every front end vs the trace model,
+ * model-based with host actions, any 16-byte record, any control value, traces of random guest
+ * bytes, any scenario text, any trace line or binary record) in rounds until the time is up, with huge run counts, printing a
+ * progress line (calls/s, statuses and model details seen) on stderr. On a failure it prints the
+ * seed and fast-check's shrunk counterexample, saves a counterexample without host actions as a v2
+ * golden fixture fixtures/golden/fuzz-<seed>.json, and exits 1.
  *
  * Reproducing: round k runs every property with seed S + k; a failure names the seed it failed
  * under, and `--seed <that seed>` fails the same way in round 0.
@@ -14,19 +15,20 @@
  * runs it with node, so it works after `npm ci` without a TypeScript runner.
  */
 import fc from "fast-check";
-import { hvStatusName } from "../src/abi/hv-status.js";
-import { describeCall } from "../test/fuzz/cases.js";
+import { canonicalJson } from "../test/fuzz/harness.js";
 import {
   controlsProperty,
   differentialProperty,
   type FuzzProperty,
+  guestBytesProperty,
   modelBasedProperty,
   recordsProperty,
   scenarioTextCounts,
   scenarioTextProperty,
+  traceTextCounts,
+  traceTextProperty,
 } from "../test/fuzz/properties.js";
-import { REQUIRED_STATUSES, shortName, Tally, UNREACHABLE_CHECKS } from "../test/fuzz/tally.js";
-import { MODEL_CHECKS } from "../test/model/signal-event-model.js";
+import { MODEL_DETAILS, REQUIRED_STATUSES, shortName, Tally } from "../test/fuzz/tally.js";
 
 const USAGE = "usage: npm run fuzz -- --seconds N [--seed S]";
 const EXIT_USAGE = 2;
@@ -119,9 +121,11 @@ function entries(): Entry[] {
   return [
     make(differentialProperty(200), 3),
     make(modelBasedProperty(100), 2),
-    make(recordsProperty(60), 1.5),
-    make(controlsProperty(60), 1.5),
-    make(scenarioTextProperty(), 1),
+    make(recordsProperty(60), 1),
+    make(controlsProperty(60), 1),
+    make(guestBytesProperty(120), 1.5),
+    make(scenarioTextProperty(), 0.5),
+    make(traceTextProperty(), 0.5),
   ];
 }
 
@@ -166,10 +170,11 @@ class Progress {
     const elapsed = (now - this.started) / 1000;
     const rate = Math.round(t.calls / Math.max(elapsed, 0.001));
     const required = REQUIRED_STATUSES.filter((s) => t.statuses.has(s)).length;
+    const details = MODEL_DETAILS.filter((d) => t.details.has(d)).length;
     return (
       `fuzz ${elapsed.toFixed(0)}s/${this.seconds}s | ${t.calls.toLocaleString("en-US")} calls | ` +
-      `${rate.toLocaleString("en-US")} calls/s | statuses ${required}/${REQUIRED_STATUSES.length}: ` +
-      `${t.statusNames().join(" ")} | checks ${t.checks.size}`
+      `${rate.toLocaleString("en-US")} calls/s | statuses ${required}/${REQUIRED_STATUSES.length} | ` +
+      `details ${details}/${MODEL_DETAILS.length}`
     );
   }
 }
@@ -251,15 +256,13 @@ async function report(
   const c = entry.property.toCase?.(value);
   if (c === undefined) {
     out.write(`  minimal counterexample: ${show(value)}\n`);
-    out.write(
-      "  (no golden fixture: this counterexample is not a plain call sequence of one caller)\n",
-    );
+    out.write("  (no golden fixture: this property's values are not traces)\n");
     return;
   }
   out.write(`  minimal counterexample: caller ${c.caller}, vp ${c.vp}, scenario:\n`);
   out.write(`    ${JSON.stringify(c.scenario)}\n`);
-  c.calls.forEach((call, i) => {
-    out.write(`    call ${i}: ${describeCall(call)}\n`);
+  c.steps.forEach((step, i) => {
+    out.write(`    step ${i}: ${canonicalJson(step)}\n`);
   });
   // Loaded only now: the fixture module (src/cli) is not needed to fuzz, only to save.
   let golden: typeof import("../test/fuzz/golden.js");
@@ -270,11 +273,17 @@ async function report(
     return;
   }
   const saved = golden.saveFixture(process.cwd(), seed, c, `property "${name}"`);
+  if (saved === undefined) {
+    out.write(
+      "  (no golden fixture: the counterexample has host actions, which a trace cannot say)\n",
+    );
+    return;
+  }
   out.write(`  saved as a golden fixture: ${saved.path}\n`);
   out.write(
     saved.disagreement !== undefined
       ? `  the fixture fails with the current code (${saved.disagreement})\n`
-      : "  note: through the fixture runner (hypercall() / dispatch()) the current code passes this fixture\n",
+      : "  note: through the fixture runner (the `hvcall run` engine) the current code passes this fixture\n",
   );
 }
 
@@ -285,7 +294,8 @@ function summary(list: readonly Entry[], options: Options, ms: number): void {
   out.write(`\nfuzz: seed ${options.seed}: no failure in ${seconds.toFixed(1)} s\n`);
   out.write(
     `fuzz: ${total.calls.toLocaleString("en-US")} hypercalls (${Math.round(total.calls / seconds).toLocaleString("en-US")} calls/s), ` +
-      `${(scenarioTextCounts.accepted + scenarioTextCounts.rejected).toLocaleString("en-US")} scenario texts\n`,
+      `${(scenarioTextCounts.accepted + scenarioTextCounts.rejected).toLocaleString("en-US")} scenario texts, ` +
+      `${(traceTextCounts.accepted + traceTextCounts.rejected).toLocaleString("en-US")} trace lines / records\n`,
   );
   for (const e of list) {
     out.write(
@@ -294,14 +304,14 @@ function summary(list: readonly Entry[], options: Options, ms: number): void {
   }
   out.write(`${total.format("all properties")}\n`);
   const missing = total.missingStatuses();
-  if (missing.length > 0)
-    out.write(`fuzz: statuses never reached: ${missing.map(hvStatusName).join(", ")}\n`);
-  const checks = MODEL_CHECKS.filter(
-    (c) => !UNREACHABLE_CHECKS.includes(c) && !total.checks.has(c),
-  );
-  if (checks.length > 0) out.write(`fuzz: checks never reached: ${checks.join(", ")}\n`);
+  if (missing.length > 0) out.write(`fuzz: statuses never reached: ${missing.join(", ")}\n`);
+  const details = total.missingDetails();
+  if (details.length > 0) out.write(`fuzz: model details never reached: ${details.join(", ")}\n`);
+  const unknown = total.unknownDetails();
+  if (unknown.length > 0)
+    out.write(`fuzz: model details not in tally.ts's list: ${unknown.join(", ")}\n`);
   out.write(
-    `fuzz: distinct (status, check) pairs: ${total.checks.size}; statuses: ${total.statusNames().length} (${[...total.statuses.keys()].map(shortName).join(", ")})\n`,
+    `fuzz: distinct model details: ${total.details.size}/${MODEL_DETAILS.length}; statuses: ${total.statusNames().length} (${[...total.statuses.keys()].map(shortName).join(", ")})\n`,
   );
 }
 

@@ -137,7 +137,8 @@ export class BitLayout<S extends Readonly<Record<string, BitFieldSpec>>> {
   /** One field's raw value (a bigint for a wide field). */
   get(field: BitField, lo: number, hi = 0): number | bigint {
     if (field.half === -1) return (halvesToU64(lo, hi) & field.mask64) >> BigInt(field.lsb);
-    return ((field.half === 0 ? lo : hi) >>> field.shift) & field.mask;
+    // `>>> 0`: a 32-bit field's mask is 0xffffffff, and `&` alone would give it a sign.
+    return (((field.half === 0 ? lo : hi) >>> field.shift) & field.mask) >>> 0;
   }
 
   /** Every field of the value. */

@@ -8,9 +8,10 @@ import type { BitField } from "./bit-layout.js";
  *  - the word positions (`word`) the hot path reads a field from, with a mask and a shift;
  *  - `encode`, for tests and tools.
  *
- * binary-parser compiles a parser with `new Function` the first time it parses. Where code
- * generation is disabled (a browser CSP, node --disallow-code-generation-from-strings) `decode`
- * falls back to reading the same table field by field; the dispatch paths never call `decode`.
+ * binary-parser compiles each parser from generated source (the Function constructor) the first
+ * time it parses. Where code generation is disabled (a browser CSP, node
+ * --disallow-code-generation-from-strings) `decode` falls back to reading the same table field by
+ * field; the dispatch paths never call `decode`.
  */
 export type ByteFieldType = "u8" | "u16" | "u32" | "u64" | "bytes";
 

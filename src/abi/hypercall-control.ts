@@ -131,7 +131,7 @@ export function controlViolations(lo: number, hi: number, shape: CallShape): Con
 }
 
 /** Every rule broken for a simple call that allows fast input (what `hvcall decode` shows). */
-export function simpleCallViolations(lo: number, hi: number, name = "a simple call"): string[] {
+export function simpleCallViolations(lo: number, hi: number, name = "this call"): string[] {
   return controlViolations(lo, hi, {
     name,
     kind: "simple",

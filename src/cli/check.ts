@@ -99,7 +99,7 @@ export async function runCheck(inputPath: string, options: CheckOptions): Promis
   } finally {
     await observed.close();
   }
-  process.stderr.write(summary.table(kind === "records" ? "record" : "hypercall"));
+  process.stderr.write(summary.table(kind === "records" ? "record" : "op"));
   return summary.disagreements === 0 ? ExitCode.Success : ExitCode.Disagree;
 }
 
@@ -349,7 +349,7 @@ async function compareOp(
   const wrong = (["outcome", "hex", "value"] as const).filter(
     (k) => o[k] !== undefined && o[k] !== line[k],
   );
-  if (wrong.length === 0) return;
+  if (wrong.length === 0) return summary.agree();
   const expected = Object.fromEntries(wrong.map((k) => [k, line[k] ?? null]));
   const observed = Object.fromEntries(wrong.map((k) => [k, o[k]]));
   summary.disagree(

@@ -27,9 +27,9 @@ export function oneLine(text: string): string {
   });
 }
 
-/** `"x"` for a value the user typed, cut short when long. */
+/** `"x"` for a value the user typed (a path, a flag value), cut short only when very long. */
 export function quote(text: string): string {
-  const max = 48;
+  const max = 200;
   return text.length > max ? `${JSON.stringify(text.slice(0, max))}…` : JSON.stringify(text);
 }
 

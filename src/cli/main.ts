@@ -275,12 +275,14 @@ function checkTestHook(): void {
 /** Prints what went wrong and returns the exit code. */
 function report(error: unknown): number {
   if (error instanceof CommanderError) {
-    // Commander has printed its message (or the help / version) already.
-    return error.code === "commander.helpDisplayed" ||
-      error.code === "commander.version" ||
-      error.code === "commander.help"
-      ? ExitCode.Success
-      : ExitCode.Usage;
+    // Commander has printed its message (or the help / version) already. Help asked for (--help,
+    // `hvcall help`) is success; help shown because a subcommand is missing (`hvcall trace`) is
+    // bad usage, like a missing command.
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version")
+      return ExitCode.Success;
+    if (error.code === "commander.help")
+      return error.exitCode === 0 ? ExitCode.Success : ExitCode.Usage;
+    return ExitCode.Usage;
   }
   if (error instanceof CliUsageError) {
     err(`${NAME}: ${error.message}\n`);

@@ -126,11 +126,11 @@ export async function runRun(tracePath: string, options: RunOptions): Promise<nu
         if (!binary) text += traceResultLine(ran, result, explain);
         ran++;
         if ((text.length >= FLUSH_BYTES || binAt === FLUSH_BYTES) && !(await flush()))
-          return stoppedByReader(reader, ran, machine, options.dumpState);
+          return await stoppedByReader(reader, ran, machine, options.dumpState);
       }
       if (!(await reader.fill())) break;
     }
-    if (!(await flush())) return stoppedByReader(reader, ran, machine, options.dumpState);
+    if (!(await flush())) return await stoppedByReader(reader, ran, machine, options.dumpState);
   } catch (error) {
     if (error instanceof TraceError) {
       await flush();

@@ -145,12 +145,19 @@ class StreamTraceReader implements TraceReader {
     return true;
   }
 
+  /**
+   * The form, from the first 8 bytes: the binary magic — or something binary that is not it (a
+   * NUL byte, or "HVTRACE" with another last byte), so that a damaged or foreign binary file gets
+   * the header's error rather than "line 1: not valid JSON" — or else JSON Lines.
+   */
   private detectForm(): void {
     const magic = TRACE_MAGIC.length;
     if (this.end < magic && !this.ended) return;
     const head = this.buffer.subarray(0, Math.min(magic, this.end));
-    const binary = head.length === magic && head.every((b, i) => b === TRACE_MAGIC[i]);
-    this.form = binary ? "binary" : "jsonl";
+    const prefix = TRACE_MAGIC.subarray(0, magic - 1);
+    const binaryLooking =
+      (head.length >= prefix.length && prefix.every((b, i) => head[i] === b)) || head.includes(0);
+    this.form = binaryLooking ? "binary" : "jsonl";
   }
 
   /** At the end of the input: what is left must be a last line (JSON Lines) or nothing. */

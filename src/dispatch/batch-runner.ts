@@ -138,7 +138,7 @@ export class BatchRunner implements RecordFallback {
     const sw = this.scratchWord;
     this.scratchWords[sw] = words[w + RECORD_INPUT_LO]!;
     this.scratchWords[sw + 1] = words[w + RECORD_INPUT_HI]!;
-    return this.dispatcher.dispatch(
+    const outcome = this.dispatcher.dispatch(
       this.callerSlot,
       this.vpSlot,
       cLo,
@@ -146,6 +146,11 @@ export class BatchRunner implements RecordFallback {
       this.scratchLo | 0,
       this.scratchHi | 0,
     );
+    // A call with an output block writes it at R8 = 0: when that is the scratch page, the page must
+    // read as zero again for the next record (found in review).
+    if (this.dispatcher.frame.outputSize !== 0 && this.scratchPageNumber === 0)
+      this.scratchPage.fill(0);
+    return outcome;
   }
 
   /**

@@ -285,7 +285,7 @@ export class Machine {
     const q = this.portSlot(partitionId, requireU32(portId, "port id"));
     if (q < 0) throw new RangeError(`partition ${partitionId} owns no port ${portId}`);
     this.tables.portDeleted[q] = 1;
-    dropPortMessages(this.tables, q);
+    dropPortMessages(this, q);
   }
 
   // ---- SIEF flags, SIM slots and assertions -------------------------------------------------

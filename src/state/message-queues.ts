@@ -90,11 +90,18 @@ function link(t: MachineTables, r: number, queue: number): void {
   t.queueLength[queue] = t.queueLength[queue]! + 1;
 }
 
-/** Frees a record's buffer (it was delivered or dropped). */
-function freeRecord(t: MachineTables, r: number): void {
+/**
+ * Frees a record's buffer (it was delivered or dropped) and clears it, so that a free buffer holds
+ * nothing of an old message (and a machine reloaded from a dump, whose buffers are filled afresh,
+ * holds the same bytes).
+ */
+function freeRecord(machine: Machine, r: number): void {
+  const t = machine.tables;
   const ordinal = Math.floor(r / MESSAGE_BUFFERS_PER_PORT);
   const b = r % MESSAGE_BUFFERS_PER_PORT;
   t.messageBuffersUsed[ordinal] = t.messageBuffersUsed[ordinal]! & ~(1 << b);
+  machine.messageWords.fill(0, r * RECORD_WORDS, (r + 1) * RECORD_WORDS);
+  t.messageNext[r] = NO_MESSAGE;
 }
 
 /** The byte offset of (VP slot, SINT)'s slot in the SIM image. */
@@ -141,7 +148,7 @@ export function attemptDelivery(machine: Machine, vpSlot: number, sint: number):
   if (next === NO_MESSAGE) t.queueTail[queue] = NO_MESSAGE;
   else sim[at + MESSAGE_FLAGS_OFFSET] = sim[at + MESSAGE_FLAGS_OFFSET]! | MESSAGE_PENDING_BIT;
   t.queueLength[queue] = t.queueLength[queue]! - 1;
-  freeRecord(t, r);
+  freeRecord(machine, r);
   const sintLo = t.msrs[vpSlot * MSR_STRIDE + MSR_SINT0 + 2 * sint]!;
   if ((sintLo & (SINT_MASKED_BIT | SINT_POLLING_BIT)) === 0)
     machine.assertSint(vpSlot, sint, "message");
@@ -153,7 +160,8 @@ export function rescanMessages(machine: Machine, vpSlot: number): void {
 }
 
 /** Drops every queued message of a port and frees its buffers (port deletion). */
-export function dropPortMessages(t: MachineTables, q: number): void {
+export function dropPortMessages(machine: Machine, q: number): void {
+  const t = machine.tables;
   const ordinal = t.portMessageOrdinal[q]!;
   if (ordinal < 0 || t.messageBuffersUsed[ordinal] === 0) return;
   const first = recordOf(ordinal, 0);
@@ -176,6 +184,7 @@ export function dropPortMessages(t: MachineTables, q: number): void {
     }
   }
   t.messageBuffersUsed[ordinal] = 0;
+  machine.messageWords.fill(0, first * RECORD_WORDS, last * RECORD_WORDS);
 }
 
 /** The records queued on (VP slot, SINT), in order. */

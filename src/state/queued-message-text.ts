@@ -39,8 +39,10 @@ export function queuedMessageOf(hex: string): QueuedMessageSpec | string {
   if (bytes.length !== HV_MESSAGE_HEADER_SIZE + size) {
     return `${bytes.length} bytes, but the header's PayloadSize ${size} makes it ${HV_MESSAGE_HEADER_SIZE + size}`;
   }
+  // MessageFlags (byte 5), the two reserved bytes (6..7) and OriginationId bits 63:32 (12..15).
   if (
-    bytes.readUInt32LE(MESSAGE_FLAGS_OFFSET) !== 0 ||
+    bytes[MESSAGE_FLAGS_OFFSET] !== 0 ||
+    bytes.readUInt16LE(MESSAGE_FLAGS_OFFSET + 1) !== 0 ||
     bytes.readUInt32LE(MESSAGE_ORIGINATION_ID_OFFSET + 4) !== 0
   ) {
     return "MessageFlags, the reserved bytes and OriginationId bits 63:32 of a queued message are 0";

@@ -129,7 +129,6 @@ const hex = z.string({ error: hexError }).regex(HEX_RE, { error: hexError }).tra
 const hexBytes = z
   .string({ error: hexBytesError })
   .regex(HEX_BYTES_RE, { error: hexBytesError })
-  .min(2, { error: hexBytesError })
   .transform(bytesOfHex);
 
 /** The bytes of a string HEX_BYTES_RE has accepted (a plain Uint8Array, not a Buffer). */

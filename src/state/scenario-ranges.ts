@@ -8,7 +8,6 @@ import { HV_MESSAGE_PAYLOAD_MAX } from "../abi/hv-message.js";
 import { PORT_TYPE_NAMES, type PortTypeName } from "../abi/port-type.js";
 import { EVENT_FLAGS_PER_SINT, SINT_COUNT } from "../abi/sief-page.js";
 import { HV_VP_INDEX_MAX } from "../abi/vp-index.js";
-import { MESSAGE_BUFFERS_PER_PORT } from "./machine-tables.js";
 
 /** An integer range of the file, with how messages write it. */
 export interface IntRange {
@@ -39,8 +38,11 @@ export const RANGE = {
   flagNumber: range(0, EVENT_FLAGS_PER_SINT - 1),
   /** Interrupt assertion counts: u32 (they wrap). */
   count: range(0, U32_MAX),
-  /** Messages queued on one (VP, SINT) (each holds one of its port's buffers). */
-  queuedMessages: range(0, MESSAGE_BUFFERS_PER_PORT),
+  /**
+   * Messages queued on one (VP, SINT): each holds one of its port's 16 buffers, and several ports
+   * may target one SINT; the cross-field rules check the per-port limit.
+   */
+  queuedMessages: range(0, 0xffff_ffff),
   payloadSize: range(0, HV_MESSAGE_PAYLOAD_MAX),
 } as const;
 
@@ -52,8 +54,8 @@ export const GPA_LIMIT = 1n << 64n;
 
 /** A 64-bit value: `0x` (or `0X`) and at most 16 significant hex digits (leading zeros free). */
 export const HEX_RE = /^0[xX]0*[0-9a-fA-F]{1,16}$/;
-/** Byte strings: hex byte pairs, no prefix (either case). */
-export const HEX_BYTES_RE = /^(?:[0-9a-fA-F]{2})*$/;
+/** Byte strings: at least one hex byte pair, no prefix (either case). */
+export const HEX_BYTES_RE = /^(?:[0-9a-fA-F]{2})+$/;
 
 export const SINT_KEYS: readonly string[] = Array.from({ length: SINT_COUNT }, (_, i) => String(i));
 export const PORT_TYPES = Object.keys(PORT_TYPE_NAMES) as [PortTypeName, ...PortTypeName[]];

@@ -198,6 +198,17 @@ export function decodeTraceRecord(
       `body size ${size} is not a multiple of 8 up to ${MAX_BODY_SIZE}`,
     );
   if (end - offset < RECORD_HEADER_SIZE + size) return 0;
+  // The body must hold the fields before they are read (found by fuzzing: a short last record
+  // read past the end of the input).
+  const least = bodySize(code, flags, 0);
+  if (size < least) {
+    throw bad(
+      index,
+      fileOffset,
+      "size",
+      `body size ${size}; a ${name} record with these flags has at least ${least}`,
+    );
+  }
   into.reset(code as TraceOp["code"]);
   let at = offset + RECORD_HEADER_SIZE;
   if (flags & FLAG_PARTITION) {

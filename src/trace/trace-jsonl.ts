@@ -47,11 +47,12 @@ export function parseTraceLine(text: string, where: string, into = new TraceOp()
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new TraceError(
-      where,
-      "",
-      `not valid JSON (${error instanceof Error ? error.message : String(error)})`,
-    );
+    const detail = error instanceof Error ? error.message : String(error);
+    // Not even a start of an object: say what a line is, and what a binary trace starts with.
+    const hint = text.trimStart().startsWith("{")
+      ? ""
+      : '; a trace line is a JSON object like {"op": "eoi"}, and a binary trace starts with its "HVTRACE" header';
+    throw new TraceError(where, "", `not valid JSON (${detail})${hint}`);
   }
   return parseTraceObject(json, where, into);
 }
@@ -81,7 +82,11 @@ export function parseTraceObject(
   for (const key of Object.keys(o)) {
     if (!COMMON.includes(key) && !allowed.includes(key) && !extra.includes(key)) {
       const list = [...allowed, "partition", "vp"].join(", ");
-      throw new TraceError(where, key, `not a field of a ${op} op (its fields: ${list})`);
+      throw new TraceError(
+        where,
+        key,
+        `not a field of ${op === "eoi" ? "an" : "a"} ${op} op (its fields: ${list})`,
+      );
     }
   }
   into.reset(TraceOpCode[op]);

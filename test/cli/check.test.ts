@@ -5,7 +5,16 @@
  */
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EXAMPLE_RECORDS, EXAMPLE_SCENARIO, expectUsageLine, jsonLines, requireDist, runCli, useTempDir, writeIn } from "./cli-harness.js";
+import {
+  EXAMPLE_RECORDS,
+  EXAMPLE_SCENARIO,
+  expectUsageLine,
+  jsonLines,
+  requireDist,
+  runCli,
+  useTempDir,
+  writeIn,
+} from "./cli-harness.js";
 import { exampleList, tiledRecords } from "./example-records.js";
 import { GUEST_SCENARIO, signal, u64 } from "./guest-scenario.js";
 
@@ -44,26 +53,37 @@ beforeAll(async () => {
   explained = jsonLines(e.stdout) as ResultLine[];
   guestScenario = await writeIn(tmp(), "guest.json", GUEST_SCENARIO);
   trace = await writeIn(tmp(), "trace.jsonl", TRACE_OPS);
-  traceLines = jsonLines((await runCli(["run", "--scenario", guestScenario, trace])).stdout) as ResultLine[];
+  traceLines = jsonLines(
+    (await runCli(["run", "--scenario", guestScenario, trace])).stdout,
+  ) as ResultLine[];
 });
 
 const id = () => Math.random().toString(36).slice(2);
 
-async function check(observed: readonly unknown[] | string | Uint8Array, input = EXAMPLE_RECORDS, scenario = EXAMPLE_SCENARIO, ...flags: string[]) {
+async function check(
+  observed: readonly unknown[] | string | Uint8Array,
+  input = EXAMPLE_RECORDS,
+  scenario = EXAMPLE_SCENARIO,
+  ...flags: string[]
+) {
   const path = await writeIn(tmp(), `observed-${id()}.jsonl`, observed);
   return runCli(["check", "--scenario", scenario, ...flags, "--observed", path, input]);
 }
 
 /** The replay lines with the given indexes answered SUCCESS (0x0…0). */
 const claimSuccess = (lines: readonly ResultLine[], indexes: readonly number[]) =>
-  lines.map((l) => (indexes.includes(l.index) ? { ...l, status: "HV_STATUS_SUCCESS", result: u64(0) } : l));
+  lines.map((l) =>
+    indexes.includes(l.index) ? { ...l, status: "HV_STATUS_SUCCESS", result: u64(0) } : l,
+  );
 
 describe.concurrent("hvcall check: records", () => {
   it("agreement: exit 0, nothing on stdout, the summary on stderr", async () => {
     const r = await check(replayLines);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe(`check summary: ${replayLines.length} records compared, ${replayLines.length} agree, 0 disagree\n`);
+    expect(r.stderr).toBe(
+      `check summary: ${replayLines.length} records compared, ${replayLines.length} agree, 0 disagree\n`,
+    );
   });
 
   it("status may be left out, and other fields are ignored", async () => {
@@ -87,31 +107,53 @@ describe.concurrent("hvcall check: records", () => {
       why: mine.why,
     });
     expect(mine.check).toBe("signal-event.8");
-    expect(r.stderr).toContain(`${replayLines.length} records compared, ${replayLines.length - 1} agree, 1 disagree`);
-    expect(r.stderr).toMatch(/^\s+1\s+HV_STATUS_INVALID_PARAMETER\s+HV_STATUS_SUCCESS\s+signal-event\.8\s+4$/m);
+    expect(r.stderr).toContain(
+      `${replayLines.length} records compared, ${replayLines.length - 1} agree, 1 disagree`,
+    );
+    expect(r.stderr).toMatch(
+      /^\s+1\s+HV_STATUS_INVALID_PARAMETER\s+HV_STATUS_SUCCESS\s+signal-event\.8\s+4$/m,
+    );
   });
 
   it("a result that differs only in a bit the status does not show still disagrees", async () => {
-    const r = await check(replayLines.map((l) => (l.index === 0 ? { ...l, result: "0x0000000100000000" } : l)));
+    const r = await check(
+      replayLines.map((l) => (l.index === 0 ? { ...l, result: "0x0000000100000000" } : l)),
+    );
     expect(r.code).toBe(3);
     expect(jsonLines(r.stdout)).toEqual([
-      expect.objectContaining({ index: 0, observed: { status: "HV_STATUS_SUCCESS", result: "0x0000000100000000" } }),
+      expect.objectContaining({
+        index: 0,
+        observed: { status: "HV_STATUS_SUCCESS", result: "0x0000000100000000" },
+      }),
     ]);
   });
 
   it("a status name that does not match the result value disagrees; without status it is named from the result", async () => {
-    const named = await check(replayLines.map((l) => (l.index === 1 ? { ...l, status: "HV_STATUS_ACCESS_DENIED" } : l)));
+    const named = await check(
+      replayLines.map((l) => (l.index === 1 ? { ...l, status: "HV_STATUS_ACCESS_DENIED" } : l)),
+    );
     expect(named.code).toBe(3);
-    expect(jsonLines(named.stdout)[0]).toMatchObject({ index: 1, observed: { status: "HV_STATUS_ACCESS_DENIED", result: u64(0) } });
-    const unnamed = await check(replayLines.map((l) => (l.index === 1 ? { index: 1, result: u64(6) } : l)));
-    expect(jsonLines(unnamed.stdout)[0]).toMatchObject({ observed: { status: "HV_STATUS_ACCESS_DENIED", result: u64(6) } });
+    expect(jsonLines(named.stdout)[0]).toMatchObject({
+      index: 1,
+      observed: { status: "HV_STATUS_ACCESS_DENIED", result: u64(0) },
+    });
+    const unnamed = await check(
+      replayLines.map((l) => (l.index === 1 ? { index: 1, result: u64(6) } : l)),
+    );
+    expect(jsonLines(unnamed.stdout)[0]).toMatchObject({
+      observed: { status: "HV_STATUS_ACCESS_DENIED", result: u64(6) },
+    });
   });
 
   it("many disagreements: grouped in the summary with counts and the first index of each", async () => {
     const failing = replayLines.filter((l) => l.status !== "HV_STATUS_SUCCESS").map((l) => l.index);
     const r = await check(claimSuccess(replayLines, failing));
     expect(r.code).toBe(3);
-    const lines = jsonLines(r.stdout) as { index: number; check: string; expected: { status: string } }[];
+    const lines = jsonLines(r.stdout) as {
+      index: number;
+      check: string;
+      expected: { status: string };
+    }[];
     expect(lines.map((l) => l.index)).toEqual(failing);
     // Expected groups, worked out from hvcall's own explained replay.
     const groups = new Map<string, { count: number; first: number }>();
@@ -124,7 +166,10 @@ describe.concurrent("hvcall check: records", () => {
     expect(groups.size).toBeGreaterThan(3);
     for (const [key, g] of groups) {
       const [status, step] = key.split(" ");
-      const row = new RegExp(`^\\s+${g.count}\\s+${status}\\s+HV_STATUS_SUCCESS\\s+${step!.replace(".", "\\.")}\\s+${g.first}$`, "m");
+      const row = new RegExp(
+        `^\\s+${g.count}\\s+${status}\\s+HV_STATUS_SUCCESS\\s+${step!.replace(".", "\\.")}\\s+${g.first}$`,
+        "m",
+      );
       expect(r.stderr).toMatch(row);
     }
     expect(r.stderr).toContain(`${failing.length} disagree`);
@@ -134,7 +179,14 @@ describe.concurrent("hvcall check: records", () => {
   });
 
   it("the binary observed form: 8-byte result values, one per record", async () => {
-    const bin = await runCli(["replay", "--output", "bin", "--scenario", EXAMPLE_SCENARIO, EXAMPLE_RECORDS]);
+    const bin = await runCli([
+      "replay",
+      "--output",
+      "bin",
+      "--scenario",
+      EXAMPLE_SCENARIO,
+      EXAMPLE_RECORDS,
+    ]);
     expect(bin.stdoutRaw.length).toBe(8 * replayLines.length);
     const agree = await check(bin.stdoutRaw);
     expect(agree.code).toBe(0);
@@ -143,10 +195,19 @@ describe.concurrent("hvcall check: records", () => {
     const r = await check(edited);
     expect(r.code).toBe(3);
     expect(jsonLines(r.stdout)).toEqual([
-      expect.objectContaining({ index: 3, observed: { status: "HV_STATUS_INVALID_PORT_ID", result: u64(0x11) } }),
+      expect.objectContaining({
+        index: 3,
+        observed: { status: "HV_STATUS_INVALID_PORT_ID", result: u64(0x11) },
+      }),
     ]);
     // --observed-form bin reads a file that happens to start with "{" as values.
-    const forced = await check(Buffer.from(bin.stdoutRaw), EXAMPLE_RECORDS, EXAMPLE_SCENARIO, "--observed-form", "bin");
+    const forced = await check(
+      Buffer.from(bin.stdoutRaw),
+      EXAMPLE_RECORDS,
+      EXAMPLE_SCENARIO,
+      "--observed-form",
+      "bin",
+    );
     expect(forced.code).toBe(0);
     const ragged = await check(bin.stdoutRaw.subarray(0, 8 * replayLines.length - 3));
     expect(expectUsageLine(ragged)).toMatch(/--observed .*8 bytes per result value|results/);
@@ -155,11 +216,31 @@ describe.concurrent("hvcall check: records", () => {
 
 describe.concurrent("hvcall check: observed indexes that do not match the records (exit 2)", () => {
   it.each([
-    ["out of order", () => [replayLines[1], replayLines[0], ...replayLines.slice(2)], /line 1: index 1, where record 0 comes/],
-    ["one missing in the middle", () => replayLines.filter((l) => l.index !== 4), /line 5: index 5, where record 4 comes/],
-    ["one missing at the end", () => replayLines.slice(0, -1), /19 results.*20 records|index 19 has no result/],
-    ["an extra one", () => [...replayLines, { index: 20, result: u64(0) }], /more results than the 20 records|has 21 results for 20 records/],
-    ["a duplicate", () => [replayLines[0], ...replayLines], /line 2: index 0, where record 1 comes/],
+    [
+      "out of order",
+      () => [replayLines[1], replayLines[0], ...replayLines.slice(2)],
+      /line 1: index 1, where record 0 comes/,
+    ],
+    [
+      "one missing in the middle",
+      () => replayLines.filter((l) => l.index !== 4),
+      /line 5: index 5, where record 4 comes/,
+    ],
+    [
+      "one missing at the end",
+      () => replayLines.slice(0, -1),
+      /19 results.*20 records|index 19 has no result/,
+    ],
+    [
+      "an extra one",
+      () => [...replayLines, { index: 20, result: u64(0) }],
+      /more results than the 20 records|has 21 results for 20 records/,
+    ],
+    [
+      "a duplicate",
+      () => [replayLines[0], ...replayLines],
+      /line 2: index 0, where record 1 comes/,
+    ],
   ])("%s", async (_what, observed, message) => {
     const r = await check(observed());
     const line = expectUsageLine(r);
@@ -173,9 +254,14 @@ describe.concurrent("hvcall check: observed indexes that do not match the record
     const times = 2000;
     const records = await writeIn(tmp(), "tiled.bin", tiledRecords(exampleList(), times));
     const n = times * replayLines.length;
-    const text = Array.from({ length: n - 1 }, (_, i) => `{"index":${i},"result":"${u64(0x7)}"}\n`).join("");
+    const text = Array.from(
+      { length: n - 1 },
+      (_, i) => `{"index":${i},"result":"${u64(0x7)}"}\n`,
+    ).join("");
     const r = await check(text, records);
-    expect(expectUsageLine(r)).toMatch(new RegExp(`${n - 1} results.*${n} records|index ${n - 1} has no result`));
+    expect(expectUsageLine(r)).toMatch(
+      new RegExp(`${n - 1} results.*${n} records|index ${n - 1} has no result`),
+    );
   });
 });
 
@@ -183,11 +269,27 @@ describe.concurrent("hvcall check: malformed observed lines (exit 2, one line)",
   it.each([
     ["not JSON", "nope", /line 4: not a JSON object/],
     ["a JSON array", "[1]", /line 4: not a JSON object/],
-    ["no index", `{"result":"${u64(0)}"}`, /line 4: index: expected a non-negative integer, got nothing/],
-    ["a negative index", `{"index":-1,"result":"${u64(0)}"}`, /line 4: index: expected a non-negative integer, got -1/],
+    [
+      "no index",
+      `{"result":"${u64(0)}"}`,
+      /line 4: index: expected a non-negative integer, got nothing/,
+    ],
+    [
+      "a negative index",
+      `{"index":-1,"result":"${u64(0)}"}`,
+      /line 4: index: expected a non-negative integer, got -1/,
+    ],
     ["no result", '{"index":3,"status":"HV_STATUS_SUCCESS"}', /line 4: result: missing/],
-    ["a result that is not hex", '{"index":3,"result":"zz"}', /line 4: result: expected a 64-bit hex string/],
-    ["a status that is not a string", `{"index":3,"result":"${u64(0)}","status":0}`, /line 4: status: expected a string/],
+    [
+      "a result that is not hex",
+      '{"index":3,"result":"zz"}',
+      /line 4: result: expected a 64-bit hex string/,
+    ],
+    [
+      "a status that is not a string",
+      `{"index":3,"result":"${u64(0)}","status":0}`,
+      /line 4: status: expected a string/,
+    ],
   ])("%s", async (_what, bad, message) => {
     const text = `${replayLines.map((l, i) => (i === 3 ? bad : JSON.stringify(l))).join("\n")}\n`;
     const line = expectUsageLine(await check(text));
@@ -200,7 +302,11 @@ describe.concurrent("hvcall check: a trace as the input", () => {
     const r = await check(traceLines, trace, guestScenario);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/^check summary: 3 hypercalls compared, 3 agree, 0 disagree$/m);
+    // Every op with an observed line is compared: the 3 hypercalls and the guest actions.
+    const n = traceLines.length;
+    expect(r.stderr).toMatch(
+      new RegExp(`^check summary: ${n} ops compared, ${n} agree, 0 disagree$`, "m"),
+    );
   });
 
   it("JSON observed with only the hypercall ops' lines: agreement", async () => {
@@ -213,7 +319,9 @@ describe.concurrent("hvcall check: a trace as the input", () => {
   });
 
   it("a hypercall disagreement carries the op and hvcall's explanation", async () => {
-    const edited = traceLines.map((l) => (l.index === 2 ? { ...l, status: "HV_STATUS_SUCCESS", result: u64(0) } : l));
+    const edited = traceLines.map((l) =>
+      l.index === 2 ? { ...l, status: "HV_STATUS_SUCCESS", result: u64(0) } : l,
+    );
     const r = await check(edited, trace, guestScenario);
     expect(r.code).toBe(3);
     expect(jsonLines(r.stdout)).toEqual([
@@ -229,13 +337,29 @@ describe.concurrent("hvcall check: a trace as the input", () => {
   });
 
   it("a guest action that disagrees shows the fields that differ", async () => {
-    const edited = traceLines.map((l) => (l.index === 1 ? { ...l, hex: "00" } : l.index === 5 ? { ...l, outcome: "ok" } : l));
+    const edited = traceLines.map((l) =>
+      l.index === 1 ? { ...l, hex: "00" } : l.index === 5 ? { ...l, outcome: "ok" } : l,
+    );
     const r = await check(edited, trace, guestScenario);
     expect(r.code).toBe(3);
     expect(jsonLines(r.stdout)).toEqual([
       { index: 1, op: "read", expected: { hex: "08" }, observed: { hex: "00" } },
       { index: 5, op: "write", expected: { outcome: "unbacked" }, observed: { outcome: "ok" } },
     ]);
+  });
+
+  // Found in review (fixed): the summary used to count a disagreeing guest action as a hypercall and
+  // leave agreeing actions out. For a trace it counts every op with an observed line.
+  it("the summary counts every op compared, guest actions included", async () => {
+    const r = await check(
+      traceLines.map((l) => (l.index === 1 ? { ...l, hex: "00" } : l)),
+      trace,
+      guestScenario,
+    );
+    const n = traceLines.length;
+    expect(r.stderr).toMatch(
+      new RegExp(`^check summary: ${n} ops compared, ${n - 1} agree, 1 disagree$`, "m"),
+    );
   });
 
   it("binary observed: one value per hypercall op", async () => {
@@ -257,14 +381,27 @@ describe.concurrent("hvcall check: a trace as the input", () => {
 
   it.each([
     ["a hypercall op without a result", () => traceLines.filter((l) => l.index !== 2), /hypercall/],
-    ["indexes out of order", () => [traceLines[1], traceLines[0], ...traceLines.slice(2)], /index|order/],
-    ["a result for no op", () => [...traceLines, { index: 6, result: u64(0) }], /no op of the trace|6/],
+    [
+      "indexes out of order",
+      () => [traceLines[1], traceLines[0], ...traceLines.slice(2)],
+      /index|order/,
+    ],
+    [
+      "a result for no op",
+      () => [...traceLines, { index: 6, result: u64(0) }],
+      /no op of the trace|6/,
+    ],
   ])("%s: exit 2", async (_what, observed, message) => {
     expect(expectUsageLine(await check(observed(), trace, guestScenario))).toMatch(message);
   });
 
   it("a bad trace line: exit 2 naming the line, before anything is compared", async () => {
-    const bad = await writeIn(tmp(), "bad-trace.jsonl", [TRACE_OPS[0], { op: "eoi", partition: 9 }]);
-    expect(expectUsageLine(await check(traceLines.slice(0, 2), bad, guestScenario))).toMatch(/line 2: partition: no partition with id 9/);
+    const bad = await writeIn(tmp(), "bad-trace.jsonl", [
+      TRACE_OPS[0],
+      { op: "eoi", partition: 9 },
+    ]);
+    expect(expectUsageLine(await check(traceLines.slice(0, 2), bad, guestScenario))).toMatch(
+      /line 2: partition: no partition with id 9/,
+    );
   });
 });

@@ -6,7 +6,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, inject } from "vitest";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
-export const BIN = join(ROOT, "bin", "hvcall.js");
+/**
+ * The `bin/hvcall.js` the tests run: the snapshot of bin/ and dist/ the global setup took after
+ * its build (build-dist.ts), or the repository's own when there is none.
+ */
+export const BIN = providedBin() || join(ROOT, "bin", "hvcall.js");
+
+function providedBin(): string {
+  try {
+    return inject("cliBin");
+  } catch {
+    return "";
+  }
+}
 export const EXAMPLE_SCENARIO = join(ROOT, "fixtures", "examples", "scenario.json");
 export const EXAMPLE_RECORDS = join(ROOT, "fixtures", "examples", "records.bin");
 

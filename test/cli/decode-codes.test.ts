@@ -23,7 +23,12 @@ interface ResultJson {
 
 interface ControlJson {
   kind: string;
-  control: { callCode: number; callName: string | null; callClass: string | null; implemented: boolean };
+  control: {
+    callCode: number;
+    callName: string | null;
+    callClass: string | null;
+    implemented: boolean;
+  };
   dispatch: { status: string | null; decided: boolean };
 }
 
@@ -49,20 +54,36 @@ describe.concurrent("decode --result", () => {
       repsCompleted: 0,
       reservedBitsSet: [],
     });
-    expect(d.fields.map((f) => f.name)).toEqual(["status", "reserved16to31", "repsCompleted", "reserved44to63"]);
+    expect(d.fields.map((f) => f.name)).toEqual([
+      "status",
+      "reserved16to31",
+      "repsCompleted",
+      "reserved44to63",
+    ]);
   });
 
   it("reads the reps completed (bits 43:32)", async () => {
     const d = await decodeJson<ResultJson>("--result", "0x0000000300000004");
-    expect(d.result).toMatchObject({ statusName: "HV_STATUS_INVALID_ALIGNMENT", repsCompleted: 3, reservedBitsSet: [] });
+    expect(d.result).toMatchObject({
+      statusName: "HV_STATUS_INVALID_ALIGNMENT",
+      repsCompleted: 3,
+      reservedBitsSet: [],
+    });
     const max = await decodeJson<ResultJson>("--result", "0x00000fff00000000");
-    expect(max.result).toMatchObject({ statusName: "HV_STATUS_SUCCESS", repsCompleted: 0xfff, reservedBitsSet: [] });
+    expect(max.result).toMatchObject({
+      statusName: "HV_STATUS_SUCCESS",
+      repsCompleted: 0xfff,
+      reservedBitsSet: [],
+    });
   });
 
   it("names the reserved bits that are set (31:16 and 63:44)", async () => {
     const d = await decodeJson<ResultJson>("--result", "0xf0000003ffff0011");
     expect(d.result).toMatchObject({ status: 0x11, repsCompleted: 3 });
-    expect(d.result.reservedBitsSet).toEqual(["RsvdZ bits 31:16 must be 0", "RsvdZ bits 63:44 must be 0"]);
+    expect(d.result.reservedBitsSet).toEqual([
+      "RsvdZ bits 31:16 must be 0",
+      "RsvdZ bits 63:44 must be 0",
+    ]);
     expect(d.fields.filter((f) => f.reservedSet).map((f) => [f.name, f.value])).toEqual([
       ["reserved16to31", 0xffff],
       ["reserved44to63", 0xf0000],
@@ -73,7 +94,11 @@ describe.concurrent("decode --result", () => {
 
   it("a status the TLFS table does not name is shown by number", async () => {
     const d = await decodeJson<ResultJson>("--result", "0x1234");
-    expect(d.result).toMatchObject({ status: 0x1234, statusName: "HV_STATUS_UNKNOWN_0x1234", known: false });
+    expect(d.result).toMatchObject({
+      status: 0x1234,
+      statusName: "HV_STATUS_UNKNOWN_0x1234",
+      known: false,
+    });
   });
 
   it("the 8 bytes in file order give the same value as the 0x number", async () => {
@@ -114,16 +139,26 @@ describe.concurrent("decode names every call code of src/abi/call-code.ts", () =
     expect(d.control).toMatchObject({ callCode: code, callName: name, callClass: kind });
     expect(d.control.implemented).toBe(implemented.has(code));
     if (!implemented.has(code)) {
-      expect(d.dispatch).toMatchObject({ status: "HV_STATUS_INVALID_HYPERCALL_CODE", decided: true });
+      expect(d.dispatch).toMatchObject({
+        status: "HV_STATUS_INVALID_HYPERCALL_CODE",
+        decided: true,
+      });
     }
     const text = await runCli(["decode", hex4(code)]);
-    expect(text.stdout).toContain(`${hex4(code)}  ${name} (${implemented.has(code) ? "" : "not "}implemented)`);
+    expect(text.stdout).toContain(
+      `${hex4(code)}  ${name} (${implemented.has(code) ? "" : "not "}implemented)`,
+    );
   });
 
   it("a code no table names has no name and is INVALID_HYPERCALL_CODE", async () => {
     for (const code of [0x0000, 0x0097, 0x0098, 0xffff]) {
       const d = await decodeJson<ControlJson>(hex4(code));
-      expect(d.control).toMatchObject({ callCode: code, callName: null, callClass: null, implemented: false });
+      expect(d.control).toMatchObject({
+        callCode: code,
+        callName: null,
+        callClass: null,
+        implemented: false,
+      });
       expect(d.dispatch.status).toBe("HV_STATUS_INVALID_HYPERCALL_CODE");
     }
   });
@@ -149,7 +184,9 @@ describe.concurrent("the SynIC port family has the corrected numbers (signal-eve
 
   it("0x0096..0x0099 are not DeletePort, ConnectPort, GetPortProperty or DisconnectPort", async () => {
     const names = await Promise.all(
-      [0x96, 0x97, 0x98, 0x99].map(async (c) => (await decodeJson<ControlJson>(hex4(c))).control.callName),
+      [0x96, 0x97, 0x98, 0x99].map(
+        async (c) => (await decodeJson<ControlJson>(hex4(c))).control.callName,
+      ),
     );
     expect(names).toEqual(["HvCallConnectPort", null, null, "HvCallStartVirtualProcessor"]);
   });

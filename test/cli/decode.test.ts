@@ -83,12 +83,32 @@ describe("decode of a control value", () => {
 
   // The rule strings come from controlViolations() now (they used to be ControlRule names).
   it.each([
-    ["0x3005d", "variableHeaderSize", 1, "variable header size (bits 26:17) must be 0: HvCallSignalEvent has no variable header (it is 1)"],
+    [
+      "0x3005d",
+      "variableHeaderSize",
+      1,
+      "variable header size (bits 26:17) must be 0: HvCallSignalEvent has no variable header (it is 1)",
+    ],
     ["0x801005d", "reserved27to30", 1, "RsvdZ bits 30:27 must be 0 (it is 1)"],
-    ["0x8001005d", "isNested", true, "is nested (bit 31) must be 0: hvcall does not model a nested hypervisor (it is 1)"],
-    ["0xfff0001005d", "repCount", 0xfff, "rep count (bits 43:32) must be 0: HvCallSignalEvent is a simple call (it is 4095)"],
+    [
+      "0x8001005d",
+      "isNested",
+      true,
+      "is nested (bit 31) must be 0: hvcall does not model a nested hypervisor (it is 1)",
+    ],
+    [
+      "0xfff0001005d",
+      "repCount",
+      0xfff,
+      "rep count (bits 43:32) must be 0: HvCallSignalEvent is a simple call (it is 4095)",
+    ],
     ["0x80000001005d", "reserved44to47", 8, "RsvdZ bits 47:44 must be 0 (it is 8)"],
-    ["0x100000001005d", "repStartIndex", 1, "rep start index (bits 59:48) must be 0: HvCallSignalEvent is a simple call (it is 1)"],
+    [
+      "0x100000001005d",
+      "repStartIndex",
+      1,
+      "rep start index (bits 59:48) must be 0: HvCallSignalEvent is a simple call (it is 1)",
+    ],
     ["0x800000000001005d", "reserved60to63", 8, "RsvdZ bits 63:60 must be 0 (it is 8)"],
   ] as const)(
     "%s: %s is set, the rule is named, the dispatcher's status is decided",
@@ -100,7 +120,9 @@ describe("decode of a control value", () => {
         status: "HV_STATUS_INVALID_HYPERCALL_INPUT",
         decided: true,
       });
-      const reserved = ofNumber(hex).fields.filter((f) => f.reservedSet).map((f) => f.name);
+      const reserved = ofNumber(hex)
+        .fields.filter((f) => f.reservedSet)
+        .map((f) => f.name);
       expect(reserved).toEqual(field.startsWith("reserved") ? [field] : []);
     },
   );

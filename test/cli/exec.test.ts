@@ -132,7 +132,14 @@ describe.concurrent("hvcall exec", () => {
 });
 
 describe.concurrent("hvcall exec --explain and --r8", () => {
-  const execArgs = (...more: string[]) => ["exec", "--scenario", EXAMPLE_SCENARIO, "--control", "0x1005d", ...more];
+  const execArgs = (...more: string[]) => [
+    "exec",
+    "--scenario",
+    EXAMPLE_SCENARIO,
+    "--control",
+    "0x1005d",
+    ...more,
+  ];
 
   it("--explain adds check and why after the result, the rest of the line unchanged", async () => {
     const r = await runCli(execArgs("--fast", "0x1001", "--explain"));
@@ -148,17 +155,39 @@ describe.concurrent("hvcall exec --explain and --r8", () => {
   });
 
   it.each([
-    ["0x7777", "signal-event.6", "HV_STATUS_INVALID_CONNECTION_ID", /owns no connection with id 30583 \(0x7777\)/],
-    ["0x0000008000001001", "signal-event.8", "HV_STATUS_INVALID_PARAMETER", /FlagNumber 128 is not below FlagCount 128 of port 1 in partition 2/],
+    [
+      "0x7777",
+      "signal-event.6",
+      "HV_STATUS_INVALID_CONNECTION_ID",
+      /owns no connection with id 30583 \(0x7777\)/,
+    ],
+    [
+      "0x0000008000001001",
+      "signal-event.8",
+      "HV_STATUS_INVALID_PARAMETER",
+      /FlagNumber 128 is not below FlagCount 128 of port 1 in partition 2/,
+    ],
     ["0x0001000000001001", "signal-event.5", "HV_STATUS_INVALID_HYPERCALL_INPUT", /RsvdZ/],
   ])("--fast %s: %s decides", async (fast, check, status, why) => {
-    const o = JSON.parse((await runCli(execArgs("--fast", fast, "--explain"))).stdout) as Record<string, string>;
+    const o = JSON.parse((await runCli(execArgs("--fast", fast, "--explain"))).stdout) as Record<
+      string,
+      string
+    >;
     expect(o).toMatchObject({ status, check });
     expect(o.why).toMatch(why);
   });
 
   it("--explain on a memory call names the GPA when the input fetch fails (generic.4)", async () => {
-    const r = await runCli(["exec", "--scenario", memoryScenario, "--control", "0x5d", "--input-gpa", "0x9000", "--explain"]);
+    const r = await runCli([
+      "exec",
+      "--scenario",
+      memoryScenario,
+      "--control",
+      "0x5d",
+      "--input-gpa",
+      "0x9000",
+      "--explain",
+    ]);
     const o = JSON.parse(r.stdout) as Record<string, string>;
     expect(o).toMatchObject({ status: "HV_STATUS_INVALID_ALIGNMENT", check: "generic.4" });
     expect(o.why).toContain("0x9000");
@@ -176,19 +205,41 @@ describe.concurrent("hvcall exec --explain and --r8", () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(line("HV_STATUS_SUCCESS", 0));
     }
-    const mem = await runCli(["exec", "--scenario", memoryScenario, "--control", "0x5d", "--input-gpa", "0x2000", "--r8", "0x2004", "--explain"]);
+    const mem = await runCli([
+      "exec",
+      "--scenario",
+      memoryScenario,
+      "--control",
+      "0x5d",
+      "--input-gpa",
+      "0x2000",
+      "--r8",
+      "0x2004",
+      "--explain",
+    ]);
     const trace = join(tmp(), "r8.jsonl");
-    await writeFile(trace, `${JSON.stringify({ op: "hypercall", control: "0x5d", rdx: "0x2000", r8: "0x2004" })}\n`);
+    await writeFile(
+      trace,
+      `${JSON.stringify({ op: "hypercall", control: "0x5d", rdx: "0x2000", r8: "0x2004" })}\n`,
+    );
     const run = await runCli(["run", "--explain", "--scenario", memoryScenario, trace]);
     const fromRun = JSON.parse(run.stdout) as Record<string, unknown>;
     const fromExec = JSON.parse(mem.stdout) as Record<string, unknown>;
-    expect(fromExec).toEqual({ index: 0, status: fromRun.status, result: fromRun.result, check: fromRun.check, why: fromRun.why });
+    expect(fromExec).toEqual({
+      index: 0,
+      status: fromRun.status,
+      result: fromRun.result,
+      check: fromRun.check,
+      why: fromRun.why,
+    });
     expect(fromExec.status).toBe("HV_STATUS_SUCCESS");
   });
 
   it("a bad --r8: exit 2, one line", async () => {
     for (const bad of ["0xZZ", "0x10000000000000000"]) {
-      expect(expectUsageError(await runCli(execArgs("--fast", "0x1001", "--r8", bad)))).toContain(`option '--r8 <hex>' argument '${bad}' is invalid`);
+      expect(expectUsageError(await runCli(execArgs("--fast", "0x1001", "--r8", bad)))).toContain(
+        `option '--r8 <hex>' argument '${bad}' is invalid`,
+      );
     }
   });
 });

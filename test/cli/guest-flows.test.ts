@@ -32,7 +32,10 @@ beforeAll(async () => {
 type Line = Record<string, unknown>;
 
 /** Runs the ops (--explain) and returns the output lines and the guest VP 0's dumped state. */
-async function flow(name: string, ops: readonly unknown[]): Promise<{ lines: Line[]; vp0: DumpVp; dump: Dump; text: string }> {
+async function flow(
+  name: string,
+  ops: readonly unknown[],
+): Promise<{ lines: Line[]; vp0: DumpVp; dump: Dump; text: string }> {
   const trace = await writeIn(tmp(), `${name}.jsonl`, ops);
   const out = join(tmp(), `${name}.dump.json`);
   const r = await runCli(["run", "--explain", "--scenario", scenario, "--dump-state", out, trace]);
@@ -66,7 +69,14 @@ describe.concurrent("event flags cleared by the guest", () => {
       signal(20, 3),
       g.read(sint2(0x20000), 1),
     ]);
-    expect(lines.map(status)).toEqual(["HV_STATUS_SUCCESS", undefined, undefined, undefined, "HV_STATUS_SUCCESS", undefined]);
+    expect(lines.map(status)).toEqual([
+      "HV_STATUS_SUCCESS",
+      undefined,
+      undefined,
+      undefined,
+      "HV_STATUS_SUCCESS",
+      undefined,
+    ]);
     expect(lines[1]).toMatchObject(ok("08"));
     expect(lines[2]).toMatchObject({ outcome: "ok" });
     expect(lines[3]).toMatchObject(ok("00"));
@@ -103,7 +113,9 @@ describe.concurrent("the SIEF page moves with SIEFP", () => {
       g.read(sint2(0x20000), 2), // 14
       g.rdmsr(SIEFP), // 15
     ]);
-    expect(lines.filter((l) => l.op === "hypercall").map(status)).toEqual(Array(3).fill("HV_STATUS_SUCCESS"));
+    expect(lines.filter((l) => l.op === "hypercall").map(status)).toEqual(
+      Array(3).fill("HV_STATUS_SUCCESS"),
+    );
     expect(lines[2]).toMatchObject(ok("55555555"));
     expect(lines[3]).toMatchObject({ outcome: "ok" });
     expect(lines[4]).toMatchObject(ok("0802"));
@@ -155,7 +167,10 @@ describe.concurrent("a disabled SIEF page", () => {
       g.wrmsr(SCONTROL, "0x1"),
       g.read(sint2(0x20000), 1),
     ]);
-    expect(lines[2]).toMatchObject({ status: "HV_STATUS_INVALID_SYNIC_STATE", check: "signal-event.10" });
+    expect(lines[2]).toMatchObject({
+      status: "HV_STATUS_INVALID_SYNIC_STATE",
+      check: "signal-event.10",
+    });
     expect(lines[4]).toMatchObject(ok("08"));
     expect(vp0.siefFlags).toEqual({ "2": [3] });
   });
@@ -228,7 +243,10 @@ describe.concurrent("a polling SINT (bit 18)", () => {
     expect(lines[1]).toMatchObject({ status: "HV_STATUS_SUCCESS", check: "signal-event.11" });
     expect(lines[2]).toMatchObject(ok("08"));
     expect(lines[4]).toMatchObject({ status: "HV_STATUS_SUCCESS" });
-    expect(lines[6]).toMatchObject({ status: "HV_STATUS_INVALID_SYNIC_STATE", check: "signal-event.10" });
+    expect(lines[6]).toMatchObject({
+      status: "HV_STATUS_INVALID_SYNIC_STATE",
+      check: "signal-event.10",
+    });
     expect(lines[8]).toMatchObject({ status: "HV_STATUS_SUCCESS" });
     expect(lines[9]).toMatchObject({ status: "HV_STATUS_SUCCESS" });
     expect(lines[10]).toMatchObject(ok("58"));
@@ -237,7 +255,9 @@ describe.concurrent("a polling SINT (bit 18)", () => {
   });
 
   it("a polling SINT from the scenario file: flags, no count", async () => {
-    const s = structuredClone(GUEST_SCENARIO) as unknown as { partitions: { vps: { sints: Record<string, string> }[] }[] };
+    const s = structuredClone(GUEST_SCENARIO) as unknown as {
+      partitions: { vps: { sints: Record<string, string> }[] }[];
+    };
     s.partitions[1]!.vps[0]!.sints["2"] = "0x40050";
     const path = await writeIn(tmp(), "polling-scenario.json", s);
     const trace = await writeIn(tmp(), "polling-scenario.jsonl", [signal(20, 1)]);

@@ -17,7 +17,9 @@ export const GUEST_SCENARIO = {
       id: 1,
       privileges: ["SignalEvents", "PostMessages"],
       vps: [{ index: 0, scontrol: "0x1", siefp: "0x10001", sints: { "2": "0x60" } }],
-      ports: [{ id: 1, type: "event", targetVp: 0, targetSint: 2, baseFlagNumber: 0, flagCount: 16 }],
+      ports: [
+        { id: 1, type: "event", targetVp: 0, targetSint: 2, baseFlagNumber: 0, flagCount: 16 },
+      ],
       connections: [
         { id: 20, portPartition: 2, portId: 1 },
         { id: 21, portPartition: 2, portId: 2 },
@@ -60,7 +62,11 @@ export const EOM = "0x40000084";
 export const sintMsr = (n: number) => `0x${(0x40000090 + n).toString(16)}`;
 
 /** A fast HvCallSignalEvent op: RDX = FlagNumber << 32 | ConnectionId. */
-export function signal(connection: number, flag: number, extra: Readonly<Record<string, unknown>> = {}) {
+export function signal(
+  connection: number,
+  flag: number,
+  extra: Readonly<Record<string, unknown>> = {},
+) {
   const rdx = (BigInt(flag) << 32n) | BigInt(connection);
   return { op: "hypercall", control: "0x1005d", rdx: `0x${rdx.toString(16)}`, ...extra };
 }

@@ -3,7 +3,15 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CHUNK_RECORDS } from "../../src/cli/replay.js";
-import { EXAMPLE_RECORDS, EXAMPLE_SCENARIO, jsonLines, requireDist, runCli, useTempDir, writeIn } from "./cli-harness.js";
+import {
+  EXAMPLE_RECORDS,
+  EXAMPLE_SCENARIO,
+  jsonLines,
+  requireDist,
+  runCli,
+  useTempDir,
+  writeIn,
+} from "./cli-harness.js";
 import { exampleList, tiledRecords } from "./example-records.js";
 
 requireDist();
@@ -32,8 +40,10 @@ describe.concurrent("hvcall replay --explain", () => {
       expect(line.startsWith(a[i]!.slice(0, -1))).toBe(true);
       const o = JSON.parse(line) as Line;
       expect(Object.keys(o)).toEqual(["index", "status", "result", "check", "why"]);
-      expect(o.check).toMatch(/^(generic\.[1-4]|signal-event\.([5-9]|1[01])|post-message\.([5-9]|1[0-2]))$/);
-      expect(o.why.length).toBeGreaterThan(10);
+      expect(o.check).toMatch(
+        /^(generic\.[1-4]|signal-event\.([5-9]|1[01])|post-message\.([5-9]|1[0-2]))$/,
+      );
+      expect(o.why?.length ?? 0).toBeGreaterThan(10);
     });
   });
 
@@ -58,16 +68,24 @@ describe.concurrent("hvcall replay --explain", () => {
   });
 
   it("the same answers across chunks as without --explain", async () => {
-    const path = await writeIn(tmp(), "explain-chunks.bin", tiledRecords(exampleList(), Math.ceil((CHUNK_RECORDS + 100) / 20)));
+    const path = await writeIn(
+      tmp(),
+      "explain-chunks.bin",
+      tiledRecords(exampleList(), Math.ceil((CHUNK_RECORDS + 100) / 20)),
+    );
     const plain = jsonLines((await replay(path)).stdout) as Line[];
     const explained = jsonLines((await replay("--explain", path)).stdout) as Line[];
     expect(explained.length).toBe(plain.length);
-    expect(explained.map(({ index, status, result }) => ({ index, status, result }))).toEqual(plain);
+    expect(explained.map(({ index, status, result }) => ({ index, status, result }))).toEqual(
+      plain,
+    );
   });
 
   it("--explain with stdin gives the file's lines", async () => {
     const a = await replay("--explain", EXAMPLE_RECORDS);
-    const c = await runCli(["replay", "--explain", "--scenario", EXAMPLE_SCENARIO, "-"], { stdin: await readFile(EXAMPLE_RECORDS) });
+    const c = await runCli(["replay", "--explain", "--scenario", EXAMPLE_SCENARIO, "-"], {
+      stdin: await readFile(EXAMPLE_RECORDS),
+    });
     expect(c.code).toBe(0);
     expect(c.stdout).toBe(a.stdout);
   });
@@ -80,7 +98,9 @@ describe.concurrent("hvcall replay --output bin", () => {
     expect(bin.code).toBe(0);
     expect(bin.stderr).toBe("");
     expect(bin.stdoutRaw.length).toBe(8 * json.length);
-    json.forEach((l, i) => expect(bin.stdoutRaw.readBigUInt64LE(8 * i)).toBe(BigInt(l.result)));
+    json.forEach((l, i) => {
+      expect(bin.stdoutRaw.readBigUInt64LE(8 * i)).toBe(BigInt(l.result));
+    });
   });
 
   it("across chunk boundaries, from a file and from stdin, and with --threads 2", async () => {
@@ -89,10 +109,14 @@ describe.concurrent("hvcall replay --output bin", () => {
     const path = await writeIn(tmp(), "bin-chunks.bin", records);
     const json = jsonLines((await replay(path)).stdout) as Line[];
     const expected = Buffer.alloc(8 * json.length);
-    json.forEach((l, i) => expected.writeBigUInt64LE(BigInt(l.result), 8 * i));
+    json.forEach((l, i) => {
+      expected.writeBigUInt64LE(BigInt(l.result), 8 * i);
+    });
     const file = await replay("--output", "bin", path);
     expect(file.stdoutRaw.equals(expected)).toBe(true);
-    const stdin = await runCli(["replay", "--output", "bin", "--scenario", EXAMPLE_SCENARIO, "-"], { stdin: records });
+    const stdin = await runCli(["replay", "--output", "bin", "--scenario", EXAMPLE_SCENARIO, "-"], {
+      stdin: records,
+    });
     expect(stdin.stdoutRaw.equals(expected)).toBe(true);
     const threads = await replay("--output", "bin", "--threads", "2", path);
     expect(threads.code).toBe(0);

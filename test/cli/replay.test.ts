@@ -179,7 +179,9 @@ describe.concurrent("hvcall replay", () => {
         EXAMPLE_SCENARIO,
         EXAMPLE_RECORDS,
       ]);
-      expect(expectOneLineError(r, 2)).toContain(`--threads ${bad}: expected an integer 1..${MAX_SIGNAL_THREADS}`);
+      expect(expectOneLineError(r, 2)).toContain(
+        `--threads ${bad}: expected an integer 1..${MAX_SIGNAL_THREADS}`,
+      );
       expect(r.stdout).toBe("");
     }
   });

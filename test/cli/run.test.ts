@@ -102,11 +102,16 @@ describe.concurrent("hvcall run: one output line per op", () => {
     const text = `\n${JSON.stringify(signal(20, 3))}\n\n   \n\t\n${JSON.stringify({ op: "eoi" })}\n\n`;
     const { r } = await run("blank-lines", text);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`${callLine(0, "HV_STATUS_SUCCESS", 0)}\n{"index":1,"op":"eoi","outcome":"ok"}\n`);
+    expect(r.stdout).toBe(
+      `${callLine(0, "HV_STATUS_SUCCESS", 0)}\n{"index":1,"op":"eoi","outcome":"ok"}\n`,
+    );
   });
 
   it("the last line needs no newline; CRLF line ends are read too", async () => {
-    const { r } = await run("crlf", `${JSON.stringify(signal(20, 3))}\r\n${JSON.stringify({ op: "eoi" })}`);
+    const { r } = await run(
+      "crlf",
+      `${JSON.stringify(signal(20, 3))}\r\n${JSON.stringify({ op: "eoi" })}`,
+    );
     expect(r.code).toBe(0);
     expect(jsonLines(r.stdout)).toHaveLength(2);
   });
@@ -135,12 +140,22 @@ describe.concurrent("hvcall run: one output line per op", () => {
       ].join("\n")}\n`,
     );
     const d = JSON.parse(await readFile(dump, "utf8")) as Dump;
-    expect(dumpVp(d, 1, 0)).toMatchObject({ siefFlags: { "2": [2, 3] }, sintAssertions: { "2": 2 } });
+    expect(dumpVp(d, 1, 0)).toMatchObject({
+      siefFlags: { "2": [2, 3] },
+      sintAssertions: { "2": 2 },
+    });
     expect(dumpVp(d, 2, 0)).toMatchObject({ siefFlags: { "2": [1] }, sintAssertions: { "2": 1 } });
   });
 
   it("--caller and --vp set the defaults of ops that name no partition or VP", async () => {
-    const { r } = await run("defaults", [signal(30, 5), { op: "rdmsr", msr: SIEFP }], "--caller", "2", "--vp", "1");
+    const { r } = await run(
+      "defaults",
+      [signal(30, 5), { op: "rdmsr", msr: SIEFP }],
+      "--caller",
+      "2",
+      "--vp",
+      "1",
+    );
     expect(jsonLines(r.stdout)).toEqual([
       { index: 0, op: "hypercall", status: "HV_STATUS_SUCCESS", result: u64(0) },
       { index: 1, op: "rdmsr", outcome: "ok", value: u64(0x22001) },
@@ -186,21 +201,50 @@ describe.concurrent("hvcall run --explain", () => {
       why: "FlagNumber 70 is not below FlagCount 64 of port 1 in partition 2",
     });
     expect(JSON.parse(lines[0]!)).toMatchObject({ check: "signal-event.11" });
-    expect((JSON.parse(lines[0]!) as { why: string }).why).toMatch(/flag 3 .*SINT 2 on VP 0 of partition 2/);
+    expect((JSON.parse(lines[0]!) as { why: string }).why).toMatch(
+      /flag 3 .*SINT 2 on VP 0 of partition 2/,
+    );
   });
 
   it.each([
-    ["generic.1", { op: "hypercall", control: "0x10058", rdx: "0x14" }, "HV_STATUS_INVALID_HYPERCALL_CODE"],
-    ["generic.2", { op: "hypercall", control: "0x801005d", rdx: "0x14" }, "HV_STATUS_INVALID_HYPERCALL_INPUT"],
-    ["generic.3", signal(30, 0, { partition: 2, control: "0x5c", rdx: "0x50000" }), "HV_STATUS_ACCESS_DENIED"],
-    ["generic.4", { op: "hypercall", control: "0x5d", rdx: "0x2004" }, "HV_STATUS_INVALID_ALIGNMENT"],
-    ["signal-event.5", { op: "hypercall", control: "0x1005d", rdx: "0x0001000000000014" }, "HV_STATUS_INVALID_HYPERCALL_INPUT"],
+    [
+      "generic.1",
+      { op: "hypercall", control: "0x10058", rdx: "0x14" },
+      "HV_STATUS_INVALID_HYPERCALL_CODE",
+    ],
+    [
+      "generic.2",
+      { op: "hypercall", control: "0x801005d", rdx: "0x14" },
+      "HV_STATUS_INVALID_HYPERCALL_INPUT",
+    ],
+    [
+      "generic.3",
+      signal(30, 0, { partition: 2, control: "0x5c", rdx: "0x50000" }),
+      "HV_STATUS_ACCESS_DENIED",
+    ],
+    [
+      "generic.4",
+      { op: "hypercall", control: "0x5d", rdx: "0x2004" },
+      "HV_STATUS_INVALID_ALIGNMENT",
+    ],
+    [
+      "signal-event.5",
+      { op: "hypercall", control: "0x1005d", rdx: "0x0001000000000014" },
+      "HV_STATUS_INVALID_HYPERCALL_INPUT",
+    ],
     ["signal-event.6", signal(99, 0), "HV_STATUS_INVALID_CONNECTION_ID"],
     ["signal-event.7", signal(22, 0), "HV_STATUS_INVALID_PORT_ID"],
-    ["post-message.7", { op: "hypercall", control: "0x5c", rdx: "0x2000" }, "HV_STATUS_INVALID_PORT_ID"],
+    [
+      "post-message.7",
+      { op: "hypercall", control: "0x5c", rdx: "0x2000" },
+      "HV_STATUS_INVALID_PORT_ID",
+    ],
   ])("%s decides %j", async (check, op, status) => {
     // For post-message.7 the block at 0x2000 posts on connection 20, which leads to an event port.
-    const ops = check === "post-message.7" ? [{ op: "write", gpa: "0x2000", hex: postMessageBlock(20, 1, "") }, op] : [op];
+    const ops =
+      check === "post-message.7"
+        ? [{ op: "write", gpa: "0x2000", hex: postMessageBlock(20, 1, "") }, op]
+        : [op];
     const { r } = await run(`explain-${check}`, ops, "--explain");
     const line = jsonLines(r.stdout).at(-1) as { status: string; check: string; why: string };
     expect(line).toMatchObject({ status, check });
@@ -213,9 +257,13 @@ describe.concurrent("hvcall run --output bin and --dump-state", () => {
     const { trace, r: json } = await run("bin", EVERY_OP);
     const bin = await runCli(["run", "--scenario", scenario, "--output", "bin", trace]);
     expect(bin.code).toBe(0);
-    const calls = jsonLines(json.stdout).filter((l) => (l as { op: string }).op === "hypercall") as { result: string }[];
+    const calls = jsonLines(json.stdout).filter(
+      (l) => (l as { op: string }).op === "hypercall",
+    ) as { result: string }[];
     expect(bin.stdoutRaw.length).toBe(8 * calls.length);
-    calls.forEach((c, i) => expect(bin.stdoutRaw.readBigUInt64LE(8 * i)).toBe(BigInt(c.result)));
+    calls.forEach((c, i) => {
+      expect(bin.stdoutRaw.readBigUInt64LE(8 * i)).toBe(BigInt(c.result));
+    });
   });
 
   it("--dump-state writes the final state; the dump runs again as a scenario", async () => {
@@ -223,7 +271,9 @@ describe.concurrent("hvcall run --output bin and --dump-state", () => {
     const { trace, r } = await run("dump", EVERY_OP, "--dump-state", dump);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${EVERY_OP_LINES.join("\n")}\n`);
-    const d = JSON.parse(await readFile(dump, "utf8")) as Dump & { partitions: { memory?: { gpa: string; hex: string }[] }[] };
+    const d = JSON.parse(await readFile(dump, "utf8")) as Dump & {
+      partitions: { memory?: { gpa: string; hex: string }[] }[];
+    };
     expect(dumpVp(d, 2, 0)).toMatchObject({
       siefFlags: { "2": [3] },
       sintAssertions: { "2": 1 },
@@ -231,14 +281,28 @@ describe.concurrent("hvcall run --output bin and --dump-state", () => {
       queuedMessages: {},
     });
     // The guest's wrmsr of SINT2 is in the dump too.
-    expect((dumpVp(d, 2, 0) as unknown as { sints: Record<string, string> }).sints["2"]).toMatch(/^0x0*51$/);
+    expect((dumpVp(d, 2, 0) as unknown as { sints: Record<string, string> }).sints["2"]).toMatch(
+      /^0x0*51$/,
+    );
     for (const p of d.partitions) for (const vp of p.vps) expect(vp).toHaveProperty("simSlots");
     // The dump as the scenario: flag 3 is set already, so signalling it again asserts nothing new.
-    const again = await runCli(["run", "--scenario", dump, "--dump-state", join(tmp(), "again.json"), trace]);
+    const again = await runCli([
+      "run",
+      "--scenario",
+      dump,
+      "--dump-state",
+      join(tmp(), "again.json"),
+      trace,
+    ]);
     expect(again.code).toBe(0);
     const d2 = JSON.parse(await readFile(join(tmp(), "again.json"), "utf8")) as Dump;
     expect(dumpVp(d2, 2, 0).sintAssertions).toEqual({ "2": 1 });
-    expect(jsonLines(again.stdout)[4]).toEqual({ index: 4, op: "read", outcome: "ok", hex: "a1b2c300" });
+    expect(jsonLines(again.stdout)[4]).toEqual({
+      index: 4,
+      op: "read",
+      outcome: "ok",
+      hex: "a1b2c300",
+    });
   });
 
   it("--dump-state may not overwrite the trace or the scenario (exit 2, nothing runs)", async () => {
@@ -257,7 +321,11 @@ describe.concurrent("hvcall run --output bin and --dump-state", () => {
     const dump = join(tmp(), "scontrol-dump.json");
     const { r } = await run(
       "scontrol",
-      [{ op: "wrmsr", partition: 2, msr: SCONTROL, value: "0x0" }, signal(20, 3), { op: "wrmsr", partition: 2, msr: EOM, value: "0x0" }],
+      [
+        { op: "wrmsr", partition: 2, msr: SCONTROL, value: "0x0" },
+        signal(20, 3),
+        { op: "wrmsr", partition: 2, msr: EOM, value: "0x0" },
+      ],
       "--dump-state",
       dump,
     );
@@ -276,14 +344,34 @@ describe.concurrent("a binary trace runs as its JSON Lines form", () => {
     expect(c.code).toBe(0);
     expect((await readFile(bin)).subarray(0, 8).toString("latin1")).toBe("HVTRACE\0");
     for (const flags of [[], ["--explain"], ["--output", "bin"]]) {
-      const a = await runCli(["run", "--scenario", scenario, ...flags, "--dump-state", join(tmp(), "a.json"), trace]);
-      const b = await runCli(["run", "--scenario", scenario, ...flags, "--dump-state", join(tmp(), "b.json"), bin]);
+      const a = await runCli([
+        "run",
+        "--scenario",
+        scenario,
+        ...flags,
+        "--dump-state",
+        join(tmp(), "a.json"),
+        trace,
+      ]);
+      const b = await runCli([
+        "run",
+        "--scenario",
+        scenario,
+        ...flags,
+        "--dump-state",
+        join(tmp(), "b.json"),
+        bin,
+      ]);
       expect(a.code).toBe(0);
       expect(b.code).toBe(0);
       expect(b.stdoutRaw.equals(a.stdoutRaw)).toBe(true);
-      expect(await readFile(join(tmp(), "b.json"), "utf8")).toBe(await readFile(join(tmp(), "a.json"), "utf8"));
+      expect(await readFile(join(tmp(), "b.json"), "utf8")).toBe(
+        await readFile(join(tmp(), "a.json"), "utf8"),
+      );
     }
-    const fromStdin = await runCli(["run", "--scenario", scenario, "-"], { stdin: await readFile(bin) });
+    const fromStdin = await runCli(["run", "--scenario", scenario, "-"], {
+      stdin: await readFile(bin),
+    });
     expect(fromStdin.stdout).toBe(`${EVERY_OP_LINES.join("\n")}\n`);
   });
 });

@@ -24,7 +24,10 @@ const mixedCase = (text: string, upper: readonly boolean[]) =>
 /** A 64-bit number written loosely, with its canonical "0x" + 16 lowercase digits. */
 const u64Text = fc
   .tuple(
-    fc.oneof(fc.bigInt({ min: 0n, max: U64_MAX }), fc.constantFrom(0n, 1n, 0x1005dn, U64_MAX, 1n << 63n)),
+    fc.oneof(
+      fc.bigInt({ min: 0n, max: U64_MAX }),
+      fc.constantFrom(0n, 1n, 0x1005dn, U64_MAX, 1n << 63n),
+    ),
     fc.nat(4),
     fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
     fc.constantFrom("0x", "0X"),
@@ -37,7 +40,10 @@ const u64Text = fc
 /** An MSR number: a hex string or a JSON integer, canonical "0x" + 8 digits. */
 const msrText = fc
   .tuple(
-    fc.oneof(fc.integer({ min: 0, max: U32_MAX }), fc.integer({ min: 0x40000080, max: 0x4000009f })),
+    fc.oneof(
+      fc.integer({ min: 0, max: U32_MAX }),
+      fc.integer({ min: 0x40000080, max: 0x4000009f }),
+    ),
     fc.boolean(),
     fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
   )
@@ -93,31 +99,27 @@ export const traceOpArb: fc.Arbitrary<GeneratedOp> = fc.oneof(
         ...(r8 === undefined ? [] : [["r8", r8.text, quoted(r8.canonical)] as const]),
       ]),
     ),
+  fc.tuple(target, u64Text, bytesText).map(([t, gpa, bytes]) =>
+    op("write", t, [
+      ["gpa", gpa.text, quoted(gpa.canonical)],
+      ["hex", bytes.text, quoted(bytes.canonical)],
+    ]),
+  ),
+  fc.tuple(target, u64Text, fc.integer({ min: 1, max: 4096 })).map(([t, gpa, length]) =>
+    op("read", t, [
+      ["gpa", gpa.text, quoted(gpa.canonical)],
+      ["length", length, String(length)],
+    ]),
+  ),
+  fc.tuple(target, msrText, u64Text).map(([t, msr, value]) =>
+    op("wrmsr", t, [
+      ["msr", msr.value, quoted(msr.canonical)],
+      ["value", value.text, quoted(value.canonical)],
+    ]),
+  ),
   fc
-    .tuple(target, u64Text, bytesText)
-    .map(([t, gpa, bytes]) =>
-      op("write", t, [
-        ["gpa", gpa.text, quoted(gpa.canonical)],
-        ["hex", bytes.text, quoted(bytes.canonical)],
-      ]),
-    ),
-  fc
-    .tuple(target, u64Text, fc.integer({ min: 1, max: 4096 }))
-    .map(([t, gpa, length]) =>
-      op("read", t, [
-        ["gpa", gpa.text, quoted(gpa.canonical)],
-        ["length", length, String(length)],
-      ]),
-    ),
-  fc
-    .tuple(target, msrText, u64Text)
-    .map(([t, msr, value]) =>
-      op("wrmsr", t, [
-        ["msr", msr.value, quoted(msr.canonical)],
-        ["value", value.text, quoted(value.canonical)],
-      ]),
-    ),
-  fc.tuple(target, msrText).map(([t, msr]) => op("rdmsr", t, [["msr", msr.value, quoted(msr.canonical)]])),
+    .tuple(target, msrText)
+    .map(([t, msr]) => op("rdmsr", t, [["msr", msr.value, quoted(msr.canonical)]])),
   target.map((t) => op("eoi", t, [])),
 );
 

@@ -2,10 +2,12 @@
  * `hvcall trace convert` (help-text.ts "convert"): JSON Lines ↔ binary, lossless. Through the real
  * binary, plus a property over random ops on the codec functions themselves.
  */
-import { fc, test } from "@fast-check/vitest";
+
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
+import { quote } from "../../src/cli/cli-error.js";
 import {
   decodeTraceRecord,
   encodeTraceOp,
@@ -16,7 +18,6 @@ import {
 import { formatTraceOp, parseTraceObject } from "../../src/trace/trace-jsonl.js";
 import { TraceOp } from "../../src/trace/trace-op.js";
 import { expectUsageLine, requireDist, runCli, useTempDir, writeIn } from "./cli-harness.js";
-import { quote } from "../../src/cli/cli-error.js";
 import { type GeneratedOp, traceArb, traceOpArb } from "./trace-arbitraries.js";
 
 requireDist();
@@ -48,14 +49,17 @@ describe("the trace codecs, over random valid ops (fast-check)", () => {
     },
   );
 
-  test.prop([traceOpArb], { numRuns: 300 })("a record cut short is not decoded (size 0: read more)", (g) => {
-    const bytes = encodeTraceOp(parseTraceObject(g.json, "line 1"));
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (const end of [0, RECORD_HEADER_SIZE - 1, bytes.length - 1]) {
-      if (end < 0 || end >= bytes.length) continue;
-      expect(decodeTraceRecord(view, 0, end, new TraceOp(), 0, TRACE_HEADER_SIZE)).toBe(0);
-    }
-  });
+  test.prop([traceOpArb], { numRuns: 300 })(
+    "a record cut short is not decoded (size 0: read more)",
+    (g) => {
+      const bytes = encodeTraceOp(parseTraceObject(g.json, "line 1"));
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (const end of [0, RECORD_HEADER_SIZE - 1, bytes.length - 1]) {
+        if (end < 0 || end >= bytes.length) continue;
+        expect(decodeTraceRecord(view, 0, end, new TraceOp(), 0, TRACE_HEADER_SIZE)).toBe(0);
+      }
+    },
+  );
 });
 
 describe.concurrent("hvcall trace convert (CLI)", () => {
@@ -109,7 +113,9 @@ describe.concurrent("hvcall trace convert (CLI)", () => {
     expect((await readFile(bin2)).equals(bytes)).toBe(true);
     expect((await readFile(bin3)).equals(bytes)).toBe(true);
     // From stdin to stdout, the same bytes.
-    const piped = await runCli(["trace", "convert", "--to", "binary", "-", "-"], { stdin: EXAMPLE });
+    const piped = await runCli(["trace", "convert", "--to", "binary", "-", "-"], {
+      stdin: EXAMPLE,
+    });
     expect(piped.stdoutRaw.equals(bytes)).toBe(true);
   });
 
@@ -123,18 +129,25 @@ describe.concurrent("hvcall trace convert (CLI)", () => {
     expect(back.stdout).toBe("");
   });
 
-  test.prop([traceArb], { numRuns: 12 })("lossless both ways for random traces (real binary)", async (ops) => {
-    const id = unique();
-    const jsonl = await writeIn(tmp(), `p-${id}.jsonl`, ops.map((o) => o.json));
-    const bin = join(tmp(), `p-${id}.bin`);
-    const back = join(tmp(), `p-${id}-back.jsonl`);
-    const bin2 = join(tmp(), `p-${id}-2.bin`);
-    expect((await runCli(["trace", "convert", jsonl, bin])).code).toBe(0);
-    expect((await runCli(["trace", "convert", bin, back])).code).toBe(0);
-    expect(await readFile(back, "utf8")).toBe(`${ops.map((o) => o.canonical).join("\n")}\n`);
-    expect((await runCli(["trace", "convert", back, bin2])).code).toBe(0);
-    expect((await readFile(bin2)).equals(await readFile(bin))).toBe(true);
-  });
+  test.prop([traceArb], { numRuns: 12 })(
+    "lossless both ways for random traces (real binary)",
+    async (ops) => {
+      const id = unique();
+      const jsonl = await writeIn(
+        tmp(),
+        `p-${id}.jsonl`,
+        ops.map((o) => o.json),
+      );
+      const bin = join(tmp(), `p-${id}.bin`);
+      const back = join(tmp(), `p-${id}-back.jsonl`);
+      const bin2 = join(tmp(), `p-${id}-2.bin`);
+      expect((await runCli(["trace", "convert", jsonl, bin])).code).toBe(0);
+      expect((await runCli(["trace", "convert", bin, back])).code).toBe(0);
+      expect(await readFile(back, "utf8")).toBe(`${ops.map((o) => o.canonical).join("\n")}\n`);
+      expect((await runCli(["trace", "convert", back, bin2])).code).toBe(0);
+      expect((await readFile(bin2)).equals(await readFile(bin))).toBe(true);
+    },
+  );
 
   it("the output may not be the input: exit 2, the input unchanged", async () => {
     const jsonl = await writeIn(tmp(), "self.jsonl", EXAMPLE);
@@ -144,7 +157,11 @@ describe.concurrent("hvcall trace convert (CLI)", () => {
   });
 
   it("a bad JSON line: exit 2 naming the line and field, and OUT is not written", async () => {
-    const jsonl = await writeIn(tmp(), "bad-line.jsonl", `{"op":"eoi"}\n{"op":"read","gpa":"0x0"}\n`);
+    const jsonl = await writeIn(
+      tmp(),
+      "bad-line.jsonl",
+      `{"op":"eoi"}\n{"op":"read","gpa":"0x0"}\n`,
+    );
     const out = join(tmp(), "bad-line.bin");
     const line = expectUsageLine(await runCli(["trace", "convert", jsonl, out]));
     expect(line).toBe(
@@ -164,7 +181,10 @@ describe.concurrent("a bad binary trace: exit 2, one line naming where", () => {
   };
   const convert = async (bytes: Uint8Array) => {
     const path = await writeIn(tmp(), `bad-${unique()}.bin`, bytes);
-    return { path, r: await runCli(["trace", "convert", path, join(tmp(), `out-${unique()}.jsonl`)]) };
+    return {
+      path,
+      r: await runCli(["trace", "convert", path, join(tmp(), `out-${unique()}.jsonl`)]),
+    };
   };
 
   it("a good file converts (the base of the cases below)", async () => {
@@ -185,14 +205,20 @@ describe.concurrent("a bad binary trace: exit 2, one line naming where", () => {
     const b = good();
     b.writeUInt32LE(1, 12);
     const { r } = await convert(b);
-    expect(expectUsageLine(r)).toMatch(/: header: a version 1 header is 16 bytes with its reserved field 0/);
+    expect(expectUsageLine(r)).toMatch(
+      /: header: a version 1 header is 16 bytes with its reserved field 0/,
+    );
   });
 
-  it("wrong magic: not a binary trace, so it is read as JSON Lines and line 1 is not JSON", async () => {
+  // Found in review (fixed): a damaged magic used to be read as JSON Lines ("line 1: not valid
+  // JSON"); a file that looks binary now gets the header's error.
+  it("wrong magic: the header's error, not a JSON Lines one", async () => {
     const b = good();
     b[6] = 0x58; // "HVTRACX\0"
     const { r } = await convert(b);
-    expect(expectUsageLine(r)).toMatch(/: line 1: not valid JSON/);
+    expect(expectUsageLine(r)).toMatch(
+      /: header: not a binary hvcall trace \(it does not start with "HVTRACE\\0"\)/,
+    );
   });
 
   it("an unknown op code: the record and its byte", async () => {
@@ -207,10 +233,14 @@ describe.concurrent("a bad binary trace: exit 2, one line naming where", () => {
   it("unknown flags, and a body size that does not fit the op", async () => {
     const flags = good();
     flags[TRACE_HEADER_SIZE + 1] = 0x80;
-    expect(expectUsageLine((await convert(flags)).r)).toMatch(/: record 0 \(byte 16\): flags: flags 0x80/);
+    expect(expectUsageLine((await convert(flags)).r)).toMatch(
+      /: record 0 \(byte 16\): flags: flags 0x80/,
+    );
     const size = good();
     size.writeUInt32LE(8, TRACE_HEADER_SIZE + 4);
-    expect(expectUsageLine((await convert(size)).r)).toMatch(/: record 0 \(byte 16\): size: body size 8; a hypercall record/);
+    expect(expectUsageLine((await convert(size)).r)).toMatch(
+      /: record 0 \(byte 16\): size: body size 8; a hypercall record/,
+    );
   });
 
   it("a truncated record: the record and the byte it starts at", async () => {
@@ -219,7 +249,9 @@ describe.concurrent("a bad binary trace: exit 2, one line naming where", () => {
       `hvcall: trace: ${quote(path)}: record 0 (byte 16): the input ends inside this record (nothing was run)`,
     );
     const second = await convert(good().subarray(0, TRACE_HEADER_SIZE + 24 + 4));
-    expect(expectUsageLine(second.r)).toMatch(/: record 1 \(byte 40\): the input ends inside this record/);
+    expect(expectUsageLine(second.r)).toMatch(
+      /: record 1 \(byte 40\): the input ends inside this record/,
+    );
   });
 
   it("a truncated header", async () => {
@@ -231,7 +263,9 @@ describe.concurrent("a bad binary trace: exit 2, one line naming where", () => {
     const b = good();
     b[TRACE_HEADER_SIZE + 24] = 0;
     const path = await writeIn(tmp(), "run-bad.bin", b);
-    const scenario = await writeIn(tmp(), "s.json", { partitions: [{ id: 1, vps: [{ index: 0 }] }] });
+    const scenario = await writeIn(tmp(), "s.json", {
+      partitions: [{ id: 1, vps: [{ index: 0 }] }],
+    });
     const line = expectUsageLine(await runCli(["run", "--scenario", scenario, path]));
     expect(line).toMatch(/: record 1 \(byte 40\): op: unknown op code 0/);
   });

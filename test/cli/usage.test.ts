@@ -1,7 +1,17 @@
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EXAMPLE_RECORDS, EXAMPLE_SCENARIO, ROOT, requireDist, runCli } from "./cli-harness.js";
+import {
+  BIN,
+  EXAMPLE_RECORDS,
+  EXAMPLE_SCENARIO,
+  ROOT,
+  requireDist,
+  runCli,
+  useTempDir,
+  writeIn,
+} from "./cli-harness.js";
 
 requireDist();
 
@@ -38,7 +48,9 @@ describe.concurrent("hvcall help and version", () => {
     }
     // The wording of help-text.ts changed ("0 success" is "0 done" now); every code is still named.
     const flat = r.stdout.replace(/\s+/g, " ");
-    expect(flat).toContain("Exit codes: 0 done; 1 internal error (a bug: please report it); 2 bad usage");
+    expect(flat).toContain(
+      "Exit codes: 0 done; 1 internal error (a bug: please report it); 2 bad usage",
+    );
     expect(flat).toContain("3: check found disagreements, golden run a failing fixture");
   });
 
@@ -69,10 +81,7 @@ describe.concurrent("hvcall help and version", () => {
     ],
     // help-text.ts words it "16 digits the 8 bytes of a 64-bit value, 32 a whole 16-byte record".
     ["decode", ["--json", "file order", "32 a whole 16-byte record", "--result"]],
-    [
-      "replay",
-      ["--explain", "--output <form>", "bin: the 8-byte result value (u64 LE) each"],
-    ],
+    ["replay", ["--explain", "--output <form>", "bin: the 8-byte result value (u64 LE) each"]],
     [
       "run",
       [
@@ -179,27 +188,139 @@ describe.concurrent("commander usage errors exit 2 with one line", () => {
 
 describe.concurrent("usage errors of the v2 commands exit 2 with one line", () => {
   it.each([
-    [["check", "--scenario", EXAMPLE_SCENARIO, EXAMPLE_RECORDS], "required option '--observed <results>' not specified"],
+    [
+      ["check", "--scenario", EXAMPLE_SCENARIO, EXAMPLE_RECORDS],
+      "required option '--observed <results>' not specified",
+    ],
     [["run", "--scenario", EXAMPLE_SCENARIO], "missing required argument 'trace'"],
     [["trace", "convert", EXAMPLE_RECORDS], "missing required argument 'output'"],
     [["golden", "frobnicate"], "unknown command 'frobnicate'"],
     [["golden", "run"], "missing required argument 'dir'"],
-    [["run", "--scenario", EXAMPLE_SCENARIO, "--output", "hex", "-"], "Allowed choices are json, bin"],
-    [["run", "--scenario", EXAMPLE_SCENARIO, "--explain", "--output", "bin", "-"], "--explain adds check and why to JSON lines: it needs --output json"],
-    [["replay", "--scenario", EXAMPLE_SCENARIO, "--explain", "--output", "bin", EXAMPLE_RECORDS], "it needs --output json"],
-    [["replay", "--scenario", EXAMPLE_SCENARIO, "--explain", "--threads", "2", EXAMPLE_RECORDS], "leave out --threads"],
-    [["decode", "--result", "5d000100000000001400000005000000"], "decode --result: give one 64-bit result value"],
+    [
+      ["run", "--scenario", EXAMPLE_SCENARIO, "--output", "hex", "-"],
+      "Allowed choices are json, bin",
+    ],
+    [
+      ["run", "--scenario", EXAMPLE_SCENARIO, "--explain", "--output", "bin", "-"],
+      "--explain adds check and why to JSON lines: it needs --output json",
+    ],
+    [
+      ["replay", "--scenario", EXAMPLE_SCENARIO, "--explain", "--output", "bin", EXAMPLE_RECORDS],
+      "it needs --output json",
+    ],
+    [
+      ["replay", "--scenario", EXAMPLE_SCENARIO, "--explain", "--threads", "2", EXAMPLE_RECORDS],
+      "leave out --threads",
+    ],
+    [
+      ["decode", "--result", "5d000100000000001400000005000000"],
+      "decode --result: give one 64-bit result value",
+    ],
     [["check", "--scenario", EXAMPLE_SCENARIO, "--observed", "-", "-"], "both stdin"],
   ])("%j", async (args, phrase) => {
     expect(expectUsageError(await runCli(args))).toContain(phrase);
   });
 
-  // KNOWN SRC BUG (reported): a command group without its subcommand prints the group's help on
-  // stderr and exits 0, where `hvcall` without a command is exit 2 ("missing command") and the
-  // contract makes bad usage exit 2. it.fails: this turns red once src exits 2, then make it `it`.
-  it.fails.each([["golden"], ["trace"]])("%s without a subcommand is exit 2", async (group) => {
+  // Found in review (fixed).
+  it.each([["golden"], ["trace"]])("%s without a subcommand is exit 2", async (group) => {
     const r = await runCli([group]);
     expect(r.stderr).toContain(`Usage: hvcall ${group}`);
     expect(r.code).toBe(2);
+  });
+});
+
+describe.concurrent("an output that cannot be written (a full disk) is exit 2 with one line", () => {
+  /** Runs the CLI with stdout on /dev/full. */
+  function toFullDisk(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const full = openSync("/dev/full", "w");
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: ROOT,
+        stdio: ["ignore", full, "pipe"],
+      });
+      let stderr = "";
+      child.stderr?.on("data", (c: Buffer) => {
+        stderr += c.toString();
+      });
+      child.on("error", reject);
+      child.on("close", (code) => {
+        closeSync(full);
+        resolve({ code, stderr });
+      });
+    });
+  }
+
+  it
+    .skipIf(!existsSync("/dev/full"))
+    .each([
+      [["run", "--scenario", EXAMPLE_SCENARIO, join(ROOT, "fixtures", "examples", "trace.jsonl")]],
+      [["replay", "--output", "bin", "--scenario", EXAMPLE_SCENARIO, EXAMPLE_RECORDS]],
+      [["trace", "convert", join(ROOT, "fixtures", "examples", "trace.jsonl"), "-"]],
+      [["golden", "run", join(ROOT, "fixtures", "golden")]],
+      [["decode", "--result", "0x11"]],
+      [["--help"]],
+    ])("%j", async (args) => {
+    const r = await toFullDisk(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("hvcall: stdout: cannot write: no space left on device (ENOSPC)\n");
+  });
+});
+
+describe.concurrent("the reader of stdout goes away (EPIPE): exit 2 with one line", () => {
+  /** Runs the CLI and closes its stdout after the first chunk. */
+  function closedEarly(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (c: Buffer) => {
+        stderr += c.toString();
+      });
+      child.stdout.once("data", () => child.stdout.destroy());
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, stderr }));
+    });
+  }
+  const tmp = useTempDir();
+  const longTrace = () =>
+    writeIn(
+      tmp(),
+      `long-${Math.random().toString(36).slice(2)}.jsonl`,
+      '{"op":"hypercall","control":"0x1005d","rdx":"0x1001"}\n'.repeat(100_000),
+    );
+
+  it("trace convert to stdout", async () => {
+    const r = await closedEarly(["trace", "convert", await longTrace(), "-"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "hvcall: stdout: its reader closed it before the conversion was complete\n",
+    );
+  });
+
+  it("golden run", async () => {
+    const r = await closedEarly(["golden", "run", join(ROOT, "fixtures", "golden")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^hvcall: stdout: its reader closed it before the output was complete/,
+    );
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+
+  // Found in review (fixed).
+  it("run --output bin", async () => {
+    const r = await closedEarly([
+      "run",
+      "--output",
+      "bin",
+      "--scenario",
+      EXAMPLE_SCENARIO,
+      await longTrace(),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^hvcall: stdout: its reader closed it after \d+ ops; the rest did not run\n$/,
+    );
   });
 });

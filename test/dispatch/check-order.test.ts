@@ -16,9 +16,19 @@ import {
   type HypercallControl,
 } from "../../src/abi/hypercall-control.js";
 import { PARTITION_PRIVILEGE_NAMES } from "../../src/abi/partition-privilege.js";
-import { EVENT_FLAGS_BYTES_PER_SINT, EVENT_FLAGS_PER_SINT, SIEF_PAGE_BYTES, SINT_COUNT } from "../../src/abi/sief-page.js";
+import {
+  EVENT_FLAGS_BYTES_PER_SINT,
+  EVENT_FLAGS_PER_SINT,
+  SIEF_PAGE_BYTES,
+  SINT_COUNT,
+} from "../../src/abi/sief-page.js";
 import { encodeSignalEventInput } from "../../src/abi/signal-event-input.js";
-import { HvSynicMsr, SINT_AUTO_EOI_BIT, SINT_MASKED_BIT, SINT_POLLING_BIT } from "../../src/abi/synic-msr.js";
+import {
+  HvSynicMsr,
+  SINT_AUTO_EOI_BIT,
+  SINT_MASKED_BIT,
+  SINT_POLLING_BIT,
+} from "../../src/abi/synic-msr.js";
 import { u64ToHalves } from "../../src/abi/u64.js";
 import { signalEventRow } from "../../src/dispatch/handlers/signal-event.js";
 import {
@@ -100,9 +110,13 @@ describe("row 1: call code not implemented -> HV_STATUS_INVALID_HYPERCALL_CODE",
 
   it("HvCallPostMessage is implemented: its code gets past row 1 (fast: control rule; memory: its own steps)", () => {
     const callCode = HvCallCode.PostMessage;
-    expect(run(scenario(), { form: "fast", control: { callCode } }).status).toBe(HvStatus.INVALID_HYPERCALL_INPUT);
+    expect(run(scenario(), { form: "fast", control: { callCode } }).status).toBe(
+      HvStatus.INVALID_HYPERCALL_INPUT,
+    );
     // The caller lacks PostMessages.
-    expect(run(scenario(), { form: "memory", control: { callCode } }).status).toBe(HvStatus.ACCESS_DENIED);
+    expect(run(scenario(), { form: "memory", control: { callCode } }).status).toBe(
+      HvStatus.ACCESS_DENIED,
+    );
   });
 
   it("the base call succeeds (the starting point of every row)", () => {
@@ -168,10 +182,10 @@ describe("row 2: control value breaks a rule of §1 -> HV_STATUS_INVALID_HYPERCA
         bit === 0
           ? HvStatus.ACCESS_DENIED
           : bit < FAST_BIT_NUMBER
-          ? HvStatus.INVALID_HYPERCALL_CODE
-          : bit === FAST_BIT_NUMBER
-            ? HvStatus.SUCCESS
-            : HvStatus.INVALID_HYPERCALL_INPUT;
+            ? HvStatus.INVALID_HYPERCALL_CODE
+            : bit === FAST_BIT_NUMBER
+              ? HvStatus.SUCCESS
+              : HvStatus.INVALID_HYPERCALL_INPUT;
       expect(hvStatusName(status), `control bit ${bit}`).toBe(hvStatusName(expected));
     }
   });
@@ -642,7 +656,9 @@ describe("row 10: SynIC state -> HV_STATUS_INVALID_SYNIC_STATE", () => {
       recvVp(x).sints = { [RECV_SINT]: hex(VECTOR | SINT_MASKED_BIT | SINT_POLLING_BIT) };
     });
     for (const r of expectBothForms(s, {}, HvStatus.SUCCESS)) {
-      expect(setFlags(r.machine)).toEqual([{ vpSlot: recvSlot(r), sint: RECV_SINT, flag: BASE_FLAG + FLAG }]);
+      expect(setFlags(r.machine)).toEqual([
+        { vpSlot: recvSlot(r), sint: RECV_SINT, flag: BASE_FLAG + FLAG },
+      ]);
       expect(r.machine.sintAssertionCount(RECEIVER, RECV_VP, RECV_SINT)).toBe(0);
     }
   });
@@ -711,7 +727,11 @@ describe("row 11: set the flag; assert the SINT on a 0 -> 1 transition only; SUC
     machine.onSintAsserted((...args) => heard.push(args));
     const d = new Dispatcher(machine);
     for (let i = 0; i < 2; i++) {
-      const out = hypercall(d, { caller: CALLER, control: control({ fast: true }), input: inputRegister(GOOD_INPUT) });
+      const out = hypercall(d, {
+        caller: CALLER,
+        control: control({ fast: true }),
+        input: inputRegister(GOOD_INPUT),
+      });
       expect(out.statusName).toBe("HV_STATUS_SUCCESS");
     }
     expect(machine.siefFlags(RECEIVER, RECV_VP, RECV_SINT)).toEqual([BASE_FLAG + FLAG]);
@@ -759,7 +779,9 @@ describe("row 11: set the flag; assert the SINT on a 0 -> 1 transition only; SUC
     const machine = loadMachine(parseScenario(s));
     const d = new Dispatcher(machine);
     const calls: [number, number, number, number, string][] = [];
-    const stop = machine.onSintAsserted((p, v, n, vec, source) => calls.push([p, v, n, vec, source]));
+    const stop = machine.onSintAsserted((p, v, n, vec, source) =>
+      calls.push([p, v, n, vec, source]),
+    );
     const signal = (flagNumber: number) =>
       hypercall(d, {
         caller: CALLER,

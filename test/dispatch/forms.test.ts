@@ -5,13 +5,18 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { HV_PAGE_SIZE } from "../../src/abi/hv-page.js";
-import { decodeSignalEventInput } from "../../src/abi/signal-event-input.js";
-import { HvSynicMsr, SCONTROL_ENABLE_BIT, SINT_MASKED_BIT, sintMsr } from "../../src/abi/synic-msr.js";
 import { CONTROL_FAST_BIT } from "../../src/abi/hypercall-control.js";
 import { resultReservedBitsClear } from "../../src/abi/hypercall-result.js";
-import { decodeRecord } from "../../src/dispatch/hypercall-record.js";
+import { decodeSignalEventInput } from "../../src/abi/signal-event-input.js";
+import {
+  HvSynicMsr,
+  SCONTROL_ENABLE_BIT,
+  SINT_MASKED_BIT,
+  sintMsr,
+} from "../../src/abi/synic-msr.js";
 import { postMessageRow } from "../../src/dispatch/handlers/post-message.js";
 import { signalEventRow } from "../../src/dispatch/handlers/signal-event.js";
+import { decodeRecord } from "../../src/dispatch/hypercall-record.js";
 import {
   BatchRunner,
   Dispatcher,
@@ -41,6 +46,7 @@ import {
   scenarioShape,
   withInputs,
 } from "./support/arbitraries.js";
+import { hypercallAsRecord, scratchView } from "./support/per-call.js";
 import {
   bytesOfU64,
   CALLER,
@@ -57,7 +63,6 @@ import {
   scenario,
   u64OfBytes,
 } from "./support/scenario.js";
-import { hypercallAsRecord, scratchView } from "./support/per-call.js";
 import { makeTestHandler, TEST_CALL_CODE } from "./support/test-handler.js";
 
 const FAST = BigInt(CONTROL_FAST_BIT);
@@ -129,7 +134,11 @@ describe("fast form = memory form", () => {
     expect(outFast.status).toBe(HvStatus.SUCCESS);
     // hypercall() no longer returns the decoded input (`input` is gone): the register decodes to
     // these fields by the block layout, and the explanation names the flag the call set.
-    expect(decodeSignalEventInput(bytesOfU64(register))).toEqual({ connectionId: CONN, flagNumber: 5, rsvdZ: 0 });
+    expect(decodeSignalEventInput(bytesOfU64(register))).toEqual({
+      connectionId: CONN,
+      flagNumber: 5,
+      rsvdZ: 0,
+    });
     const explained = hypercall(
       new Dispatcher(loadMachine(parseScenario(scenario()))),
       { caller: CALLER, control: control({ fast: true }), input: register },
@@ -299,7 +308,10 @@ describe("BatchRunner = hypercall() per record", () => {
 
       // The default table's rows, with SignalEvent's behind another object (no kernel).
       const c = loadMachine(batch.doc);
-      const generic = new BatchRunner(new Dispatcher(c, [postMessageRow, { ...signalEventRow }]), options);
+      const generic = new BatchRunner(
+        new Dispatcher(c, [postMessageRow, { ...signalEventRow }]),
+        options,
+      );
       const resultsC = new Uint32Array(n * RESULT_WORDS);
       generic.run(batch.records, resultsC);
 

@@ -152,9 +152,9 @@ describe("a fake rep call with variable header, registered next to SignalEvent",
         "HV_STATUS_INVALID_HYPERCALL_INPUT",
       );
     }
-    expect(call(ctx, { repCount: 1, variableHeaderSize: CONTROL_VARIABLE_HEADER_MASK }, MEMORY_GPA)).toBe(
-      HvStatus.INVALID_ALIGNMENT,
-    );
+    expect(
+      call(ctx, { repCount: 1, variableHeaderSize: CONTROL_VARIABLE_HEADER_MASK }, MEMORY_GPA),
+    ).toBe(HvStatus.INVALID_ALIGNMENT);
     expect(ctx.handler.received).toEqual([]);
   });
 

@@ -9,7 +9,13 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import { isKnownHvStatus } from "../../src/abi/hv-status.js";
-import { outcomeReps, outcomeStatus, resultHi, resultLo, resultReservedBitsClear } from "../../src/abi/hypercall-result.js";
+import {
+  outcomeReps,
+  outcomeStatus,
+  resultHi,
+  resultLo,
+  resultReservedBitsClear,
+} from "../../src/abi/hypercall-result.js";
 import { SINT_COUNT } from "../../src/abi/sief-page.js";
 import { SINT_VECTOR_MASK } from "../../src/abi/synic-msr.js";
 import { formatU64Hex, u64ToHalves } from "../../src/abi/u64.js";
@@ -25,7 +31,13 @@ import {
   type ScenarioDocument,
 } from "../../src/index.js";
 import { type ModelFinalVp, TraceModel } from "../model/trace-model.js";
-import { caseShape, type ResolvedCall, resolveCalls, scenarioJson, withInputs } from "./support/arbitraries.js";
+import {
+  caseShape,
+  type ResolvedCall,
+  resolveCalls,
+  scenarioJson,
+  withInputs,
+} from "./support/arbitraries.js";
 import { hex } from "./support/scenario.js";
 
 const RUNS = { numRuns: 300 };
@@ -57,12 +69,17 @@ function siefDiff(before: Uint32Array, after: Uint32Array): { changed: number; c
   return { changed, cleared };
 }
 
-function sorted<T extends { readonly partition: number; readonly vp: number }>(state: readonly T[]): T[] {
+function sorted<T extends { readonly partition: number; readonly vp: number }>(
+  state: readonly T[],
+): T[] {
   return [...state].sort((a, b) => a.partition - b.partition || a.vp - b.vp);
 }
 
 /** The (partition, VP, SINT) whose assertion count went up by one between two final states. */
-function assertedAt(before: readonly ModelFinalVp[], after: readonly ModelFinalVp[]): [number, number, number][] {
+function assertedAt(
+  before: readonly ModelFinalVp[],
+  after: readonly ModelFinalVp[],
+): [number, number, number][] {
   const out: [number, number, number][] = [];
   for (const a of after) {
     const b = before.find((x) => x.partition === a.partition && x.vp === a.vp);
@@ -164,8 +181,11 @@ describe("generated scenarios", () => {
         expect(heard.length - heardBefore).toBe(assertionDelta);
 
         // A new edge exactly where the model sets a clear flag (or one for a polling SINT).
-        const newFlag = predicted.detail === "signal-event.11:set" || predicted.detail === "signal-event.11:polling";
-        if (predicted.check === "signal-event.11") expect(diff.changed, label).toBe(newFlag ? 1 : 0);
+        const newFlag =
+          predicted.detail === "signal-event.11:set" ||
+          predicted.detail === "signal-event.11:polling";
+        if (predicted.check === "signal-event.11")
+          expect(diff.changed, label).toBe(newFlag ? 1 : 0);
         const edges = assertedAt(modelBefore, modelAfter);
         expect(edges).toHaveLength(assertionDelta);
         for (const [k, [partitionId, vpIndex, sint]] of edges.entries()) {
@@ -177,7 +197,9 @@ describe("generated scenarios", () => {
         }
         const want = sorted(modelAfter);
         expect(sorted(finalState(a)), `${label}: state differs from the model`).toEqual(want);
-        expect(sorted(finalState(b)), `${label}: hot path state differs from the model`).toEqual(want);
+        expect(sorted(finalState(b)), `${label}: hot path state differs from the model`).toEqual(
+          want,
+        );
         expect(b.equals(a.snapshot()), `${label}: the entry points disagree on state`).toBe(true);
       }
     },

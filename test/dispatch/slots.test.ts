@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { HvCallCode } from "../../src/abi/call-code.js";
-import { BatchRunner, Dispatcher, HvStatus, hypercall, loadMachine, type Machine, parseScenario } from "../../src/index.js";
+import {
+  BatchRunner,
+  Dispatcher,
+  HvStatus,
+  hypercall,
+  loadMachine,
+  type Machine,
+  parseScenario,
+} from "../../src/index.js";
 
 const FAST_SIGNAL = (HvCallCode.SignalEvent | 0x10000) >>> 0;
 
@@ -53,18 +61,21 @@ const CONTROLS: [string, number, number][] = [
 
 describe("Dispatcher.dispatch and prepare with slots that name no partition and one of its VPs", () => {
   for (const [what, lo, hi] of CONTROLS) {
-    it.each(BAD_SLOTS)(`${what}: %s -> RangeError, nothing changes`, (_name, callerSlot, vpSlot) => {
-      const m = machine();
-      const d = new Dispatcher(m);
-      const before = m.snapshot();
-      expect(() => d.dispatch(callerSlot, vpSlot, lo, hi, 5, 0)).toThrow(RangeError);
-      expect(() => d.dispatch(callerSlot, vpSlot, lo, hi, 5, 0)).toThrow(
-        /do not name a partition and one of its VPs/,
-      );
-      expect(() => d.prepare(callerSlot, vpSlot, lo, hi, 5, 0, 0, 0)).toThrow(RangeError);
-      expect(m.equals(before)).toBe(true);
-      expect(m.sintAssertionCount(2, 0, 0)).toBe(0);
-    });
+    it.each(BAD_SLOTS)(
+      `${what}: %s -> RangeError, nothing changes`,
+      (_name, callerSlot, vpSlot) => {
+        const m = machine();
+        const d = new Dispatcher(m);
+        const before = m.snapshot();
+        expect(() => d.dispatch(callerSlot, vpSlot, lo, hi, 5, 0)).toThrow(RangeError);
+        expect(() => d.dispatch(callerSlot, vpSlot, lo, hi, 5, 0)).toThrow(
+          /do not name a partition and one of its VPs/,
+        );
+        expect(() => d.prepare(callerSlot, vpSlot, lo, hi, 5, 0, 0, 0)).toThrow(RangeError);
+        expect(m.equals(before)).toBe(true);
+        expect(m.sintAssertionCount(2, 0, 0)).toBe(0);
+      },
+    );
   }
 
   it("every valid pair dispatches", () => {

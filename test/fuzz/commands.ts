@@ -8,11 +8,11 @@
  * and after every "check state" command, and at the end.
  */
 import fc from "fast-check";
-import type { Tally } from "./tally.js";
 import { canonicalJson, TraceRunner } from "./harness.js";
 import { type HostSpec, hostSpecArb, type OpSpec, opSpecArb } from "./op-arb.js";
 import { defaultsOf, Resolver } from "./resolve.js";
 import type { ScenarioFile, Step, TraceCase } from "./scenario-types.js";
+import type { Tally } from "./tally.js";
 
 export interface ModelState {
   readonly resolver: Resolver;
@@ -25,7 +25,11 @@ export interface RealState {
 export type Cmd = fc.Command<ModelState, RealState>;
 
 function show(steps: readonly Step[]): string {
-  return steps.length === 0 ? "(nothing)" : steps.map((s) => canonicalJson(s.kind === "op" ? { ...s.op, front: s.front } : s)).join(" ; ");
+  return steps.length === 0
+    ? "(nothing)"
+    : steps
+        .map((s) => canonicalJson(s.kind === "op" ? { ...s.op, front: s.front } : s))
+        .join(" ; ");
 }
 
 abstract class StepsCommand implements Cmd {

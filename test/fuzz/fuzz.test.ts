@@ -28,21 +28,24 @@ function budget<T>(p: FuzzProperty<T>, numRuns: number): void {
   it(`${p.name}: ${numRuns} runs`, () => {
     const tally = new Tally();
     const started = performance.now();
+    const cpu = process.cpuUsage();
     try {
       fc.assert(propertyOf(p, tally), { numRuns });
     } finally {
       total.merge(tally);
       const ms = Math.round(performance.now() - started);
-      console.log(`${tally.format(p.name)}\n  (${ms} ms)`);
+      const used = process.cpuUsage(cpu);
+      const cpuMs = Math.round((used.user + used.system) / 1000);
+      console.log(`${tally.format(p.name)}\n  (${ms} ms, ${cpuMs} ms of CPU)`);
     }
   });
 }
 
 describe("fuzz: generated traces, SignalEvent and PostMessage (CI budget)", () => {
-  budget(differentialProperty(80), 600);
+  budget(differentialProperty(80), 700);
   budget(modelBasedProperty(60), 150);
-  budget(recordsProperty(30), 300);
-  budget(controlsProperty(30), 300);
+  budget(recordsProperty(30), 250);
+  budget(controlsProperty(30), 250);
   budget(guestBytesProperty(60), 200);
 
   it(`made at least ${MIN_CALLS.toLocaleString("en-US")} calls and reached every status`, () => {

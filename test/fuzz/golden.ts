@@ -5,7 +5,8 @@
  * written from shared/spec: the fixture says what the spec requires, so it fails until the bug the
  * campaign found is fixed, and keeps it fixed afterwards.
  *
- * A case has a fixture form when it has no host actions (a trace cannot say those). Its record
+ * A case has a fixture form when it has no host actions and no listener that changes the machine
+ * (a trace cannot say those). Its record
  * steps (BatchRunner) become the ops they stand for — a write of the 8 input bytes to the scratch
  * GPA, which the fixture's scenario backs, and the hypercall.
  */
@@ -24,15 +25,26 @@ import { canonicalJson, modelScenario, recordOps } from "./harness.js";
 import type { TraceCase, TraceOpJson } from "./scenario-types.js";
 
 /** The case's guest trace (records as their ops), or undefined when it has host actions. */
-export function traceOf(c: TraceCase): { scenario: TraceCase["scenario"]; ops: TraceOpJson[] } | undefined {
+export function traceOf(
+  c: TraceCase,
+): { scenario: TraceCase["scenario"]; ops: TraceOpJson[] } | undefined {
+  // Host actions, and a listener that changes the machine, are host code: a trace cannot say them.
   if (c.steps.some((s) => s.kind === "host")) return undefined;
+  if (c.listener === "mask" || c.listener === "deactivate" || c.listener === "revoke")
+    return undefined;
   const hasRecords = c.steps.some((s) => s.kind === "record");
-  const ops = c.steps.flatMap((s) => (s.kind === "op" ? [s.op] : s.kind === "record" ? recordOps(s) : []));
+  const ops = c.steps.flatMap((s) =>
+    s.kind === "op" ? [s.op] : s.kind === "record" ? recordOps(s) : [],
+  );
   return { scenario: hasRecords ? modelScenario(c.scenario) : c.scenario, ops };
 }
 
 /** The fixture of a case, with the model's expectations; undefined when the case has none. */
-export function fixtureOf(c: TraceCase, name: string, description: string): GoldenFixture | undefined {
+export function fixtureOf(
+  c: TraceCase,
+  name: string,
+  description: string,
+): GoldenFixture | undefined {
   const t = traceOf(c);
   if (t === undefined || t.ops.length === 0) return undefined;
   const model = new TraceModel(t.scenario);

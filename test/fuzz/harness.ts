@@ -26,9 +26,10 @@ import { TraceEngine, TraceResult } from "../../src/trace/trace-engine.js";
 import { parseTraceObject } from "../../src/trace/trace-jsonl.js";
 import { traceResultLine } from "../../src/trace/trace-output.js";
 import { type ModelLine, TraceModel } from "../model/trace-model.js";
+import { ListenerTap } from "./listener.js";
 import type { SafetyProbe } from "./safety.js";
 import { FUZZ_SCRATCH_GPA, hex } from "./scenario-arb.js";
-import type { ScenarioFile, Step, TraceCase, TraceOpJson } from "./scenario-types.js";
+import type { ListenerMode, ScenarioFile, Step, TraceCase, TraceOpJson } from "./scenario-types.js";
 import type { Tally } from "./tally.js";
 
 /** JSON with object keys sorted and bigints spelled out, for comparing whatever the key order. */
@@ -67,19 +68,39 @@ export function recordOps(step: Extract<Step, { kind: "record" }>): TraceOpJson[
   const bytes = Buffer.alloc(256);
   bytes.writeBigUInt64LE(step.input);
   return [
-    { op: "write", partition: step.partition, gpa: hex(FUZZ_SCRATCH_GPA), hex: bytes.toString("hex") },
+    {
+      op: "write",
+      partition: step.partition,
+      gpa: hex(FUZZ_SCRATCH_GPA),
+      hex: bytes.toString("hex"),
+    },
     { op: "hypercall", ...who, control: hex(step.control), rdx: hex(FUZZ_SCRATCH_GPA) },
   ];
 }
 
 /** The fields of an output line both sides write (not `why`, `detail`), in one order. */
-const LINE_FIELDS = ["index", "op", "status", "result", "check", "outcome", "hex", "value"] as const;
+const LINE_FIELDS = [
+  "index",
+  "op",
+  "status",
+  "result",
+  "check",
+  "outcome",
+  "hex",
+  "value",
+] as const;
 
 /** What a line says, without the fields only one side writes (`why`, `detail`). */
 function comparable(line: object): string {
   const o = line as Readonly<Record<string, unknown>>;
-  const extra = Object.keys(o).filter((k) => !(LINE_FIELDS as readonly string[]).includes(k) && k !== "why" && k !== "detail");
-  return JSON.stringify([...LINE_FIELDS, ...extra].map((k) => (o[k] === undefined ? null : [k, o[k]])).filter((x) => x !== null));
+  const extra = Object.keys(o).filter(
+    (k) => !(LINE_FIELDS as readonly string[]).includes(k) && k !== "why" && k !== "detail",
+  );
+  return JSON.stringify(
+    [...LINE_FIELDS, ...extra]
+      .map((k) => (o[k] === undefined ? null : [k, o[k]]))
+      .filter((x) => x !== null),
+  );
 }
 
 function describe(op: unknown): string {
@@ -90,6 +111,8 @@ export interface RunnerOptions {
   readonly tally?: Tally;
   /** Safety checks around every hypercall (and records one per BatchRunner.run). */
   readonly probe?: (machine: Machine) => SafetyProbe;
+  /** Overrides the case's listener. */
+  readonly listener?: ListenerMode;
 }
 
 export class TraceRunner {
@@ -107,9 +130,10 @@ export class TraceRunner {
   private index = 0;
   private modelIndex = 0;
   private batches = 0;
+  private readonly listener: ListenerTap;
 
   constructor(
-    c: Pick<TraceCase, "scenario" | "caller" | "vp">,
+    c: Pick<TraceCase, "scenario" | "caller" | "vp" | "listener">,
     private readonly options: RunnerOptions = {},
   ) {
     this.machine = loadMachine(parseScenario(c.scenario));
@@ -118,6 +142,11 @@ export class TraceRunner {
     this.engine = new TraceEngine(this.machine, this.dispatcher, this.defaults, true);
     this.model = new TraceModel(modelScenario(c.scenario));
     this.probe = options.probe?.(this.machine);
+    this.listener = new ListenerTap(this.machine, options.listener ?? c.listener ?? "none");
+  }
+
+  private mirrorListener(line: ModelLine): void {
+    this.listener.mirror(line, this.model, this.defaults, `step ${this.index - 1}`);
   }
 
   /** Runs every step; consecutive records of one caller go through one BatchRunner.run. */
@@ -166,19 +195,36 @@ export class TraceRunner {
     const index = this.index++;
     const where = `step ${index}`;
     const isCall = json.op === "hypercall";
-    this.probe?.before();
+    this.listener.caller = json.partition ?? this.defaults.partition;
+    // The model first: the probe copies what a call with the model's answer may change.
+    const line = this.modelStep(json);
+    this.probe?.before(line.status === "HV_STATUS_SUCCESS");
     let real: Record<string, unknown>;
     try {
       const op = parseTraceObject(json, where);
       if (!isCall || front === "engine") {
         this.engine.run(op, { where }, this.result);
         real = JSON.parse(traceResultLine(index, this.result, true)) as Record<string, unknown>;
-        if (isCall && (typeof real.why !== "string" || real.why === "")) throw new Error("no why");
+        if (isCall && (typeof real.why !== "string" || real.why === "")) {
+          throw new Error("the --explain line has no why");
+        }
       } else if (front === "dispatch") {
         const id = json.partition ?? this.defaults.partition;
         const p = this.machine.requirePartition(id);
-        const v = this.machine.requireVp(id, "vp" in json && json.vp !== undefined ? json.vp : this.defaults.vp);
-        const outcome = this.dispatcher.dispatch(p, v, op.controlLo, op.controlHi, op.rdxLo, op.rdxHi, op.r8Lo, op.r8Hi);
+        const v = this.machine.requireVp(
+          id,
+          "vp" in json && json.vp !== undefined ? json.vp : this.defaults.vp,
+        );
+        const outcome = this.dispatcher.dispatch(
+          p,
+          v,
+          op.controlLo,
+          op.controlHi,
+          op.rdxLo,
+          op.rdxHi,
+          op.r8Lo,
+          op.r8Hi,
+        );
         real = {
           index,
           op: "hypercall",
@@ -198,26 +244,54 @@ export class TraceRunner {
           },
           { explain: true },
         );
-        if (o.result !== halvesToU64(o.resultLo, o.resultHi) || o.statusName !== hvStatusName(o.status)) {
-          throw new Error(`hypercall() gave result ${o.result} / ${o.statusName} for status ${o.status}`);
+        if (
+          o.result !== halvesToU64(o.resultLo, o.resultHi) ||
+          o.statusName !== hvStatusName(o.status)
+        ) {
+          throw new Error(
+            `hypercall() gave result ${o.result} / ${o.statusName} for status ${o.status}`,
+          );
         }
-        if (o.repsCompleted !== o.resultHi >>> 0 || o.why === undefined || o.why === "") {
-          throw new Error(`hypercall() gave reps ${o.repsCompleted} for result 0x${o.result.toString(16)}, why ${o.why}`);
+        if (o.repsCompleted !== (o.resultHi & 0xfff) || o.why === undefined || o.why === "") {
+          throw new Error(
+            `hypercall() gave reps ${o.repsCompleted} for result 0x${o.result.toString(16)}, why ${o.why}`,
+          );
         }
-        real = { index, op: "hypercall", status: o.statusName, result: formatU64Hex(o.resultLo, o.resultHi), check: o.check };
+        real = {
+          index,
+          op: "hypercall",
+          status: o.statusName,
+          result: formatU64Hex(o.resultLo, o.resultHi),
+          check: o.check,
+        };
       }
     } catch (error) {
-      throw new Error(`${where} (${front}): ${describe(json)}: src threw ${error instanceof Error ? error.stack : String(error)}`);
+      throw new Error(
+        `${where} (${front}): ${describe(json)}: src threw ${error instanceof Error ? error.stack : String(error)}`,
+      );
     }
-    const line = this.modelStep(json);
     const want = comparable({ ...line, index });
     const got = comparable(real);
     if (want !== got) {
-      throw new Error(`${where} (${front}): ${describe(json)}\n  real  ${got}\n  model ${want} (${line.detail ?? ""})`);
+      throw new Error(
+        `${where} (${front}): ${describe(json)}\n  real  ${got}\n  model ${want} (${line.detail ?? ""})`,
+      );
     }
-    if (isCall && this.probe !== undefined) {
-      this.probe.after({ what: `${where}: ${describe(json)}`, code: Number(BigInt(json.control) & 0xffffn), status: line.status!, detail: line.detail });
-    }
+    if (!isCall) return;
+    this.mirrorListener(line);
+    this.probe?.after({
+      what: `${where}: ${describe(json)}`,
+      code: Number(BigInt(json.control) & 0xffffn),
+      status: line.status!,
+      detail: line.detail,
+    });
+  }
+
+  /** The model's answer to a record: the ops it stands for (recordOps); the hypercall's line. */
+  private modelRecord(s: Extract<Step, { kind: "record" }>): ModelLine {
+    const ops = recordOps(s);
+    for (const op of ops.slice(0, -1)) this.modelStep(op);
+    return this.modelStep(ops[ops.length - 1]!);
   }
 
   private runner(partition: number, vp: number): BatchRunner {
@@ -241,37 +315,59 @@ export class TraceRunner {
     const results = new Uint32Array(steps.length * RESULT_WORDS);
     const index = this.index;
     this.index += steps.length;
-    this.probe?.before();
+    // With a probe there is one record per run: the model answers it first (see op()).
+    const lines: ModelLine[] = [];
+    if (this.probe !== undefined) {
+      lines.push(this.modelRecord(first));
+      this.probe.before(lines[0]!.status === "HV_STATUS_SUCCESS");
+    }
+    this.listener.caller = first.partition;
     let n: number;
     try {
-      n = this.runner(first.partition, first.vp).run(bytes.subarray(misalign), results, this.statusCounts);
+      n = this.runner(first.partition, first.vp).run(
+        bytes.subarray(misalign),
+        results,
+        this.statusCounts,
+      );
     } catch (error) {
-      throw new Error(`steps ${index}..: BatchRunner.run threw ${error instanceof Error ? error.stack : String(error)}`);
+      throw new Error(
+        `steps ${index}..: BatchRunner.run threw ${error instanceof Error ? error.stack : String(error)}`,
+      );
     }
     steps.forEach((s, k) => {
       const lo = results[k * RESULT_WORDS]!;
       const hi = results[k * RESULT_WORDS + 1]!;
       this.expectedCounts.set(lo, (this.expectedCounts.get(lo) ?? 0) + 1);
-      const ops = recordOps(s);
-      for (const op of ops.slice(0, -1)) this.modelStep(op);
-      const line = this.modelStep(ops[ops.length - 1]!);
+      const line = lines[k] ?? this.modelRecord(s);
       const what = `record step ${index + k}: ${describe(s)}`;
-      if (n !== steps.length || !resultReservedBitsClear(lo, hi)) throw new Error(`${what}: BatchRunner result (${lo}, ${hi}), ran ${n} of ${steps.length}`);
+      if (n !== steps.length || !resultReservedBitsClear(lo, hi))
+        throw new Error(`${what}: BatchRunner result (${lo}, ${hi}), ran ${n} of ${steps.length}`);
       const got = { status: hvStatusName(lo), result: formatU64Hex(lo, hi) };
       if (canonicalJson(got) !== canonicalJson({ status: line.status, result: line.result })) {
-        throw new Error(`${what}\n  real  ${canonicalJson(got)}\n  model ${comparable(line)} (${line.detail ?? ""})`);
+        throw new Error(
+          `${what}\n  real  ${canonicalJson(got)}\n  model ${comparable(line)} (${line.detail ?? ""})`,
+        );
       }
-      this.probe?.after({ what, code: Number(s.control & 0xffffn), status: line.status!, detail: line.detail });
+      this.mirrorListener(line);
+      this.probe?.after({
+        what,
+        code: Number(s.control & 0xffffn),
+        status: line.status!,
+        detail: line.detail,
+      });
     });
     for (const [status, want] of this.expectedCounts) {
       if (this.statusCounts[status] !== want) {
-        throw new Error(`BatchRunner counted ${this.statusCounts[status]} x status ${status}, not ${want}`);
+        throw new Error(
+          `BatchRunner counted ${this.statusCounts[status]} x status ${status}, not ${want}`,
+        );
       }
     }
   }
 
   /** The final state of every VP, real (dumpScenario) against the model's. */
   assertSameState(when: string): void {
+    this.listener.check(when);
     const real = dumpScenario(this.machine).partitions.flatMap((p) =>
       p.vps.map((vp) => ({
         partition: p.id,
@@ -287,7 +383,9 @@ export class TraceRunner {
     const want = model.map(canonicalJson);
     for (let i = 0; i < Math.max(got.length, want.length); i++) {
       if (got[i] !== want[i]) {
-        throw new Error(`${when}: state of VP #${i} differs\n  real  ${got[i]}\n  model ${want[i]}`);
+        throw new Error(
+          `${when}: state of VP #${i} differs\n  real  ${got[i]}\n  model ${want[i]}`,
+        );
       }
     }
   }

@@ -11,99 +11,25 @@
  */
 import fc from "fast-check";
 import { CONNECTION_ID_MAX } from "../../src/abi/connection-id.js";
+import type {
+  ConnSpec,
+  ControlSpec,
+  FlagSpec,
+  Front,
+  GpaSpec,
+  HostSpec,
+  MsrChange,
+  OpSpec,
+  PostSpec,
+  SignalSpec,
+  SintPick,
+  SlotPick,
+  StepSpec,
+  Who,
+} from "./op-spec.js";
 import { u32, u64, weighted } from "./scenario-arb.js";
 
-export type Front = "engine" | "dispatch" | "hypercall" | "batch";
-
-export type ControlSpec =
-  | { kind: "good" }
-  /** The call's code and form with one more bit set (17..63; 16 toggles the fast bit). */
-  | { kind: "bit"; bit: number }
-  /** Another call code, maybe with more bits. */
-  | { kind: "code"; code: number; high: bigint }
-  | { kind: "random"; value: bigint };
-
-export type GpaSpec =
-  | { kind: "ram"; page: number; slot: number }
-  | { kind: "ram-end" }
-  | { kind: "crossing"; back: number }
-  | { kind: "misaligned"; offset: number; slot: number }
-  | { kind: "overlay"; page: "sief" | "sim"; slot: number }
-  | { kind: "unbacked"; gpa: bigint };
-
-export type ConnSpec =
-  /** One of the caller's connections whose port has the call's type (any of them if none). */
-  | { kind: "typed"; pick: number }
-  | { kind: "own"; pick: number }
-  | { kind: "other"; pick: number }
-  | { kind: "random"; value: number };
-
-export type FlagSpec =
-  | { kind: "inside"; fraction: number }
-  | { kind: "edge"; edge: "zero" | "last" | "count" | "after" }
-  | { kind: "random"; value: number };
-
-export type SintPick = { kind: "targeted"; pick: number } | { kind: "any"; sint: number };
-
-/** A VP and SINT: one the ops' `who` names, or the target of a message port (pick among all). */
-export type SlotPick = { kind: "who"; who: Who; sint: SintPick } | { kind: "port"; pick: number };
-
-/** The calling (or acting) partition and VP: picks among partitions that have VPs. */
-export interface Who {
-  partitionPick: number;
-  vpPick: number;
-}
-
-export interface InputCommon {
-  who: Who;
-  front: Front;
-  fast: boolean;
-  control: ControlSpec;
-  gpa: GpaSpec;
-  conn: ConnSpec;
-  /** HV_CONNECTION_ID bits 31:24. */
-  connReserved: number;
-  rsvdZ: number;
-  r8: bigint | null;
-}
-
-export interface SignalSpec extends InputCommon {
-  kind: "signal";
-  flag: FlagSpec;
-}
-
-export interface PostSpec extends InputCommon {
-  kind: "post";
-  messageType: number;
-  payloadSize: number;
-  payloadSeed: number;
-  /** The hypercall issued this many times after the one write of the block (1 .. 20). */
-  repeat: number;
-}
-
-export type MsrChange =
-  | { reg: "scontrol"; enable: boolean; rsvdP: number }
-  | { reg: "siefp" | "simp"; enable: boolean; page: "same" | "pool" | "other-vp"; pick: number }
-  | { reg: "sint"; sint: SintPick; value: "unmask" | "mask" | "poll" | "low-vector" | "random"; raw: bigint }
-  | { reg: "sversion" | "unknown"; msr: number; raw: bigint };
-
-export type OpSpec =
-  | SignalSpec
-  | PostSpec
-  | { kind: "empty-slot"; slot: SlotPick; then: "none" | "eom" | "eoi" }
-  | { kind: "page-write"; who: Who; page: "sief" | "sim"; sint: SintPick; offset: number; bytes: number[] }
-  | { kind: "eom"; who: Who; value: bigint }
-  | { kind: "eoi"; who: Who }
-  | { kind: "wrmsr"; who: Who; change: MsrChange; upper: boolean }
-  | { kind: "rdmsr"; who: Who; msr: number }
-  | { kind: "read"; slot: SlotPick; where: "sim-slot" | "sief-area" | "ram" | "unbacked"; length: number };
-
-export type HostSpec =
-  | { kind: "deletePort"; pick: number }
-  | { kind: "setPartitionActive"; pick: number; active: boolean }
-  | { kind: "setPrivilegeMask"; pick: number; change: "toggle-36" | "toggle-37" | "random"; raw: bigint };
-
-export type StepSpec = OpSpec | { kind: "host"; host: HostSpec };
+export type * from "./op-spec.js";
 
 // ---------------------------------------------------------------------------------------------
 
@@ -182,7 +108,12 @@ const connSpec = weighted<ConnSpec>(
 );
 
 const flagSpec = weighted<FlagSpec>(
-  [8, fc.integer({ min: 0, max: 0xffff }).map((n) => ({ kind: "inside" as const, fraction: n / 0x10000 }))],
+  [
+    8,
+    fc
+      .integer({ min: 0, max: 0xffff })
+      .map((n) => ({ kind: "inside" as const, fraction: n / 0x10000 })),
+  ],
   // A few fixed spots, so that the same flag is signalled again (already set: no interrupt).
   [4, fc.constantFrom(0, 0.5, 0.75).map((f) => ({ kind: "inside" as const, fraction: f }))],
   [
@@ -206,13 +137,17 @@ function inputCommon(fastWeight: [number, number], batchWeight: number) {
       [2, fc.constant("hypercall")],
       [batchWeight, fc.constant("batch")],
     ),
-    fast: weighted<boolean>([fastWeight[0], fc.constant(true)], [fastWeight[1], fc.constant(false)]),
+    fast: weighted<boolean>(
+      [fastWeight[0], fc.constant(true)],
+      [fastWeight[1], fc.constant(false)],
+    ),
     control: controlSpec,
     gpa: gpaSpec,
     conn: connSpec,
     connReserved: rare(0xff),
     rsvdZ: rare(0xffff),
     r8: fc.option(u64, { freq: 6 }),
+    repeat: weighted<number>([10, fc.constant(1)], [2, fc.integer({ min: 2, max: 6 })]),
   };
 }
 
@@ -240,7 +175,12 @@ export const postSpecArb: fc.Arbitrary<PostSpec> = fc.record({
     [1, u32],
   ),
   payloadSeed: fc.integer({ min: 0, max: 255 }),
-  repeat: weighted<number>([10, fc.constant(1)], [3, fc.integer({ min: 2, max: 4 })], [2, fc.integer({ min: 16, max: 20 })]),
+  emptyFirst: weighted<boolean>([7, fc.constant(false)], [1, fc.constant(true)]),
+  repeat: weighted<number>(
+    [10, fc.constant(1)],
+    [3, fc.integer({ min: 2, max: 4 })],
+    [2, fc.integer({ min: 16, max: 20 })],
+  ),
 });
 
 const msrChange = weighted<MsrChange>(
@@ -295,7 +235,7 @@ export const opSpecArb: fc.Arbitrary<OpSpec> = weighted<OpSpec>(
     fc.record({
       kind: fc.constant("empty-slot" as const),
       slot: slotPick,
-      then: fc.constantFrom<"none" | "eom" | "eoi">("none", "none", "eom", "eoi"),
+      after: fc.constantFrom<"none" | "eom" | "eoi">("none", "none", "eom", "eoi"),
     }),
   ],
   [
@@ -312,9 +252,19 @@ export const opSpecArb: fc.Arbitrary<OpSpec> = weighted<OpSpec>(
       ),
     }),
   ],
-  [2, fc.record({ kind: fc.constant("eom" as const), who, value: weighted<bigint>([3, fc.constant(0n)], [1, u64]) })],
+  [
+    2,
+    fc.record({
+      kind: fc.constant("eom" as const),
+      who,
+      value: weighted<bigint>([3, fc.constant(0n)], [1, u64]),
+    }),
+  ],
   [1, fc.record({ kind: fc.constant("eoi" as const), who })],
-  [4, fc.record({ kind: fc.constant("wrmsr" as const), who, change: msrChange, upper: fc.boolean() })],
+  [
+    4,
+    fc.record({ kind: fc.constant("wrmsr" as const), who, change: msrChange, upper: fc.boolean() }),
+  ],
   [
     1,
     fc.record({
@@ -346,30 +296,45 @@ export const opSpecArb: fc.Arbitrary<OpSpec> = weighted<OpSpec>(
         "ram",
         "unbacked",
       ),
-      length: weighted<number>([6, fc.integer({ min: 1, max: 32 })], [2, fc.constant(256)], [1, fc.integer({ min: 1, max: 4096 })]),
+      length: weighted<number>(
+        [6, fc.integer({ min: 1, max: 32 })],
+        [2, fc.constant(256)],
+        [1, fc.integer({ min: 1, max: 4096 })],
+      ),
     }),
   ],
 );
 
 export const hostSpecArb: fc.Arbitrary<HostSpec> = weighted<HostSpec>(
-  [1, fc.record({ kind: fc.constant("deletePort" as const), pick: fc.nat() })],
-  [1, fc.record({ kind: fc.constant("setPartitionActive" as const), pick: fc.nat(), active: fc.boolean() })],
+  [2, fc.record({ kind: fc.constant("deletePort" as const), pick: fc.nat() })],
+  [
+    2,
+    fc.record({
+      kind: fc.constant("setPartitionActive" as const),
+      pick: fc.nat(),
+      active: fc.boolean(),
+    }),
+  ],
   [
     1,
     fc.record({
       kind: fc.constant("setPrivilegeMask" as const),
       pick: fc.nat(),
-      change: fc.constantFrom<"toggle-36" | "toggle-37" | "random">("toggle-36", "toggle-37", "random"),
+      change: fc.constantFrom<"toggle-36" | "toggle-37" | "random">(
+        "toggle-36",
+        "toggle-37",
+        "random",
+      ),
       raw: u64,
     }),
   ],
 );
 
-/** Guest ops mostly, a host action now and then (`hostWeight` per 40 steps). */
+/** Guest ops mostly, a host action now and then (`hostWeight` per 60 steps). */
 export function stepSpecArb(hostWeight: number): fc.Arbitrary<StepSpec> {
   if (hostWeight === 0) return opSpecArb;
   return weighted<StepSpec>(
-    [40, opSpecArb],
+    [60, opSpecArb],
     [hostWeight, hostSpecArb.map((host) => ({ kind: "host" as const, host }))],
   );
 }

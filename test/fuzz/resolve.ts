@@ -5,15 +5,10 @@
  * op aimed at "the caller's SIM slot of a SINT a port targets" lands at that slot's GPA where the
  * page is now. The shadow only aims ops: nothing is checked against it.
  */
-import { PartitionPrivilegeBit } from "../../src/abi/partition-privilege.js";
 import type {
   ConnSpec,
-  ControlSpec,
-  FlagSpec,
   GpaSpec,
-  HostSpec,
   InputCommon,
-  MsrChange,
   OpSpec,
   PostSpec,
   SignalSpec,
@@ -22,54 +17,28 @@ import type {
   StepSpec,
   Who,
 } from "./op-arb.js";
-import { FUZZ_SCRATCH_GPA, hex, offScratch, PAGE, RAM_GPA, U64_MAX } from "./scenario-arb.js";
-import type {
-  ScenarioConnection,
-  ScenarioFile,
-  ScenarioPort,
-  Step,
-  TraceCase,
-  TraceOpJson,
-} from "./scenario-types.js";
-
-export const MSR_SCONTROL = 0x40000080;
-export const MSR_SIEFP = 0x40000082;
-export const MSR_SIMP = 0x40000083;
-export const MSR_EOM = 0x40000084;
-export const MSR_SINT0 = 0x40000090;
-const SIGNAL_EVENT = 0x5d;
-const POST_MESSAGE = 0x5c;
-const FAST = 0x10000;
-const PAGE_POOL = [0x10n, 0x11n, 0x20n, 0x21n, 0x30n];
-
-export interface VpRegs {
-  index: number;
-  scontrol: bigint;
-  siefp: bigint;
-  simp: bigint;
-  sints: bigint[];
-}
-
-export interface PartitionView {
-  id: number;
-  vps: VpRegs[];
-  ports: ScenarioPort[];
-  connections: ScenarioConnection[];
-  mask: bigint;
-}
-
-function maskOf(names: readonly string[]): bigint {
-  const bits = PartitionPrivilegeBit as Readonly<Record<string, number>>;
-  return names.reduce((m, n) => m | (1n << BigInt(bits[n] ?? 0)), 0n);
-}
-
-function le(value: bigint, bytes: number): number[] {
-  return Array.from({ length: bytes }, (_, i) => Number((value >> BigInt(8 * i)) & 0xffn));
-}
-
-function bytesHex(bytes: readonly number[]): string {
-  return Buffer.from(bytes).toString("hex");
-}
+import {
+  bytesHex,
+  controlValue,
+  FAST,
+  flagNumber,
+  hostSteps,
+  le,
+  MSR_EOM,
+  MSR_SCONTROL,
+  MSR_SIEFP,
+  MSR_SIMP,
+  MSR_SINT0,
+  maskOf,
+  msrWrite,
+  type PartitionView,
+  POST_MESSAGE,
+  payloadOf,
+  SIGNAL_EVENT,
+  type VpRegs,
+} from "./resolve-parts.js";
+import { hex, offScratch, PAGE, RAM_GPA } from "./scenario-arb.js";
+import type { ScenarioFile, ScenarioPort, Step, TraceCase, TraceOpJson } from "./scenario-types.js";
 
 /** The default caller of a scenario: the first partition (it always has a VP) and its first VP. */
 export function defaultsOf(scenario: ScenarioFile): { caller: number; vp: number } {
@@ -104,7 +73,7 @@ export class Resolver {
   }
 
   resolve(spec: StepSpec): Step[] {
-    if (spec.kind === "host") return this.host(spec.host);
+    if (spec.kind === "host") return hostSteps(this.parts, spec.host);
     return this.op(spec).map(
       (s): Step => ("kind" in s ? s : { kind: "op", op: s, front: "engine" }),
     );
@@ -145,7 +114,11 @@ export class Resolver {
       return { p, vp: p.vps[0]!, sint: pick.pick % 16 };
     }
     const { p, port } = pool[pick.pick % pool.length]!;
-    return { p, vp: p.vps.find((v) => v.index === port.targetVp) ?? p.vps[0]!, sint: port.targetSint };
+    return {
+      p,
+      vp: p.vps.find((v) => v.index === port.targetVp) ?? p.vps[0]!,
+      sint: port.targetSint,
+    };
   }
 
   private connectionId(p: PartitionView, c: ConnSpec, type: ScenarioPort["type"]): number {
@@ -158,7 +131,9 @@ export class Resolver {
       return p.connections[c.pick % p.connections.length]!.id;
     }
     if (c.kind === "other") {
-      const others = this.parts.filter((q) => q !== p).flatMap((q) => q.connections.map((x) => x.id));
+      const others = this.parts
+        .filter((q) => q !== p)
+        .flatMap((q) => q.connections.map((x) => x.id));
       if (others.length > 0) return others[c.pick % others.length]!;
     }
     return c.kind === "random" ? c.value : c.pick % 0x1000000;
@@ -167,7 +142,9 @@ export class Resolver {
   private portBehind(p: PartitionView, id: number): ScenarioPort | undefined {
     const conn = p.connections.find((c) => c.id === id);
     if (conn === undefined) return undefined;
-    return this.parts.find((q) => q.id === conn.portPartition)?.ports.find((q) => q.id === conn.portId);
+    return this.parts
+      .find((q) => q.id === conn.portPartition)
+      ?.ports.find((q) => q.id === conn.portId);
   }
 
   pageGpa(msr: bigint): bigint {
@@ -196,20 +173,6 @@ export class Resolver {
     }
   }
 
-  private control(c: ControlSpec, code: number, fast: boolean): bigint {
-    const good = BigInt(code | (fast ? FAST : 0));
-    switch (c.kind) {
-      case "good":
-        return good;
-      case "bit":
-        return good | (1n << BigInt(c.bit));
-      case "code":
-        return (c.high & ~0xffffn & U64_MAX) | BigInt(c.code);
-      case "random":
-        return c.value;
-    }
-  }
-
   // ---- guest ops ---------------------------------------------------------------------------------
 
   private op(spec: OpSpec): (TraceOpJson | Step)[] {
@@ -221,9 +184,11 @@ export class Resolver {
       case "empty-slot": {
         const { p, vp, sint } = this.slot(spec.slot);
         const gpa = this.pageGpa(vp.simp) + BigInt(sint * 256);
-        const out: TraceOpJson[] = [{ op: "write", ...this.names(p), gpa: hex(gpa), hex: "00000000" }];
-        if (spec.then === "eom") out.push(this.wrmsr(p, vp, MSR_EOM, 0n));
-        if (spec.then === "eoi") out.push({ op: "eoi", ...this.names(p, vp) });
+        const out: TraceOpJson[] = [
+          { op: "write", ...this.names(p), gpa: hex(gpa), hex: "00000000" },
+        ];
+        if (spec.after === "eom") out.push(this.wrmsr(p, vp, MSR_EOM, 0n));
+        if (spec.after === "eoi") out.push({ op: "eoi", ...this.names(p, vp) });
         return out;
       }
       case "page-write": {
@@ -242,7 +207,8 @@ export class Resolver {
       }
       case "wrmsr": {
         const { p, vp } = this.who(spec.who);
-        const [msr, value] = this.msrWrite(p, vp, spec.change, spec.upper);
+        const sint = spec.change.reg === "sint" ? this.sint(p, spec.change.sint) : 0;
+        const [msr, value] = msrWrite(p, vp, spec.change, spec.upper, sint);
         return [this.wrmsr(p, vp, msr, value)];
       }
       case "rdmsr": {
@@ -278,42 +244,10 @@ export class Resolver {
     return { op: "wrmsr", ...this.names(p, vp), msr: number, value: hex(value) };
   }
 
-  private msrWrite(p: PartitionView, vp: VpRegs, c: MsrChange, upper: boolean): [number, bigint] {
-    switch (c.reg) {
-      case "scontrol":
-        return [MSR_SCONTROL, (upper ? 0xffff_0000_0000n : 0n) | (BigInt(c.rsvdP) << 1n) | (c.enable ? 1n : 0n)];
-      case "siefp":
-      case "simp": {
-        const current = c.reg === "siefp" ? vp.siefp : vp.simp;
-        let page = current >> 12n;
-        if (c.page === "pool") page = PAGE_POOL[c.pick % PAGE_POOL.length]!;
-        if (c.page === "other-vp") {
-          const all = p.vps.flatMap((v) => [v.siefp >> 12n, v.simp >> 12n]);
-          page = all[c.pick % all.length]!;
-        }
-        if (page === FUZZ_SCRATCH_GPA / PAGE) page ^= 1n;
-        return [c.reg === "siefp" ? MSR_SIEFP : MSR_SIMP, (page << 12n) | (c.enable ? 1n : 0n)];
-      }
-      case "sint": {
-        const s = this.sint(p, c.sint);
-        const current = vp.sints[s]!;
-        const vector = (current & 0xffn) >= 16n ? current & 0xffn : 16n + (c.raw % 240n);
-        const high = upper ? c.raw & 0xffff_ffff_0000_0000n : 0n;
-        const values = {
-          unmask: vector | (c.raw & 0x20000n),
-          mask: current | 0x10000n,
-          poll: vector | 0x40000n | (c.raw & 0x10000n),
-          "low-vector": c.raw % 16n,
-          random: c.raw,
-        };
-        return [MSR_SINT0 + s, values[c.value] | high];
-      }
-      default:
-        return [c.msr, c.raw];
-    }
-  }
-
-  private inputFor(spec: InputCommon, type: ScenarioPort["type"]): { p: PartitionView; vp: VpRegs; id: number; conn: number } {
+  private inputFor(
+    spec: InputCommon,
+    type: ScenarioPort["type"],
+  ): { p: PartitionView; vp: VpRegs; id: number; conn: number } {
     const { p, vp } = this.who(spec.who);
     const id = this.connectionId(p, spec.conn, type);
     return { p, vp, id, conn: (id | (spec.connReserved << 24)) >>> 0 };
@@ -326,11 +260,12 @@ export class Resolver {
     vp: VpRegs,
     control: bigint,
     block: number[],
-    repeat = 1,
+    repeat: number,
   ): (TraceOpJson | Step)[] {
     const lo = block.slice(0, 8).reduce((v, b, i) => v | (BigInt(b) << BigInt(8 * i)), 0n);
     if (spec.front === "batch") {
-      return [{ kind: "record", partition: p.id, vp: vp.index, control, input: lo }];
+      const record: Step = { kind: "record", partition: p.id, vp: vp.index, control, input: lo };
+      return Array.from({ length: repeat }, () => record);
     }
     const front = spec.front;
     const fast = (control & BigInt(FAST)) !== 0n;
@@ -353,11 +288,18 @@ export class Resolver {
     const count = port?.type === "event" ? (port.flagCount ?? 0) : 0;
     const flag = flagNumber(spec.flag, count) & 0xffff;
     const block = [...le(BigInt(conn), 4), ...le(BigInt(flag), 2), ...le(BigInt(spec.rsvdZ), 2)];
-    return this.call(spec, p, vp, this.control(spec.control, SIGNAL_EVENT, spec.fast), block);
+    return this.call(
+      spec,
+      p,
+      vp,
+      controlValue(spec.control, SIGNAL_EVENT, spec.fast),
+      block,
+      spec.repeat,
+    );
   }
 
   private post(spec: PostSpec): (TraceOpJson | Step)[] {
-    const { p, vp, conn } = this.inputFor(spec, "message");
+    const { p, vp, id, conn } = this.inputFor(spec, "message");
     const payload = payloadOf(spec.payloadSeed);
     const block = [
       ...le(BigInt(conn), 4),
@@ -366,49 +308,23 @@ export class Resolver {
       ...le(BigInt(spec.payloadSize), 4),
       ...payload,
     ];
-    const control = this.control(spec.control, POST_MESSAGE, spec.fast);
-    return this.call(spec, p, vp, control, block, spec.repeat);
+    const control = controlValue(spec.control, POST_MESSAGE, spec.fast);
+    const ops = this.call(spec, p, vp, control, block, spec.repeat);
+    const slot = spec.emptyFirst ? this.slotOf(p, id) : undefined;
+    return slot === undefined ? ops : [slot, ...ops];
   }
 
-  // ---- host actions ------------------------------------------------------------------------------
-
-  private host(h: HostSpec): Step[] {
-    const p = this.parts[h.pick % this.parts.length]!;
-    switch (h.kind) {
-      case "deletePort": {
-        const all = this.parts.flatMap((q) => q.ports.map((port) => [q.id, port.id] as const));
-        if (all.length === 0) return [];
-        const [partition, port] = all[h.pick % all.length]!;
-        return [{ kind: "host", action: { host: "deletePort", partition, port } }];
-      }
-      case "setPartitionActive":
-        return [{ kind: "host", action: { host: "setPartitionActive", partition: p.id, active: h.active } }];
-      case "setPrivilegeMask": {
-        const toggles = { "toggle-36": p.mask ^ (1n << 36n), "toggle-37": p.mask ^ (1n << 37n), random: h.raw };
-        p.mask = toggles[h.change];
-        return [{ kind: "host", action: { host: "setPrivilegeMask", partition: p.id, mask: p.mask } }];
-      }
-    }
+  /** The write that empties the SIM slot a message through connection `id` is headed for. */
+  private slotOf(p: PartitionView, id: number): TraceOpJson | undefined {
+    const conn = p.connections.find((c) => c.id === id);
+    const owner = this.parts.find((q) => q.id === conn?.portPartition);
+    const port = owner?.ports.find((q) => q.id === conn?.portId);
+    if (owner === undefined || port === undefined || owner.vps.length === 0) return undefined;
+    const ready = owner.vps.find((v) => (v.scontrol & v.simp & 1n) === 1n) ?? owner.vps[0]!;
+    const vp = owner.vps.find((v) => v.index === port.targetVp) ?? ready;
+    const gpa = this.pageGpa(vp.simp) + BigInt(port.targetSint * 256);
+    return { op: "write", ...this.names(owner), gpa: hex(gpa), hex: "00000000" };
   }
-}
-
-const payloads = new Map<number, number[]>();
-
-/** 240 payload bytes, none of them 0 after the first (so a copy of too many bytes shows). */
-function payloadOf(seed: number): number[] {
-  let p = payloads.get(seed);
-  if (p === undefined) {
-    p = Array.from({ length: 240 }, (_, i) => ((seed + 31 * i) % 255) + 1);
-    payloads.set(seed, p);
-  }
-  return p;
-}
-
-function flagNumber(f: FlagSpec, count: number): number {
-  if (f.kind === "random") return f.value;
-  if (f.kind === "inside") return Math.floor(f.fraction * count);
-  const edges = { zero: 0, last: Math.max(count - 1, 0), count, after: count + 1 };
-  return edges[f.edge];
 }
 
 /** A generated case: the scenario, its defaults, and every spec resolved in order. */

@@ -37,8 +37,13 @@ const POST_TABLES = new Set<TableName>([
   "messageBytes",
 ]);
 
+function bytesOf(t: Table): Uint8Array {
+  return new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
+}
+
 function changed(before: Table, after: Table): number[] {
   const out: number[] = [];
+  if (Buffer.compare(bytesOf(before), bytesOf(after)) === 0) return out;
   for (let i = 0; i < after.length; i++) if (before[i] !== after[i]) out.push(i);
   return out;
 }
@@ -88,12 +93,22 @@ export class SafetyProbe {
     return this.machine.tables.sintAssertions.reduce((a, b) => a + b, 0);
   }
 
-  /** Before a hypercall. */
-  before(): void {
+  /**
+   * Before a hypercall: a snapshot when it should fail (its answer must then change nothing), or
+   * copies of the tables and RAM when it should succeed (what changed is then checked piece by
+   * piece). The caller knows which from the model; when the call's answer differs from the
+   * model's, that is reported before `after` runs.
+   */
+  before(expectSuccess: boolean): void {
     const m = this.machine;
-    this.snapshot = m.snapshot();
-    for (const name of STATE_TABLES) this.copies.set(name, m.tables[name].slice());
-    this.ram = m.memory.map((g) => g.snapshotRam());
+    this.snapshot = undefined;
+    this.copies.clear();
+    if (expectSuccess) {
+      for (const name of STATE_TABLES) this.copies.set(name, m.tables[name].slice());
+      this.ram = m.memory.map((g) => g.snapshotRam());
+    } else {
+      this.snapshot = m.snapshot();
+    }
     this.heardBefore = { ...this.heard };
   }
 
@@ -107,11 +122,17 @@ export class SafetyProbe {
       event: this.heard.event - this.heardBefore.event,
       message: this.heard.message - this.heardBefore.message,
     };
+    if ((call.status === "HV_STATUS_SUCCESS") !== (this.snapshot === undefined)) {
+      fail("the probe was set up for the other outcome");
+    }
     if (call.status !== "HV_STATUS_SUCCESS") {
       if (!m.equals(this.snapshot!)) {
-        fail(`a failed call changed the state (${this.snapshot!.firstDifference(m.tables, m.memory)})`);
+        fail(
+          `a failed call changed the state (${this.snapshot!.firstDifference(m.tables, m.memory)})`,
+        );
       }
-      if (heard.event + heard.message !== 0) fail("a failed call told the listener of an assertion");
+      if (heard.event + heard.message !== 0)
+        fail("a failed call told the listener of an assertion");
       return;
     }
     if (!m.memory.every((g, p) => g.ramEquals(this.ram[p]!))) fail("guest RAM changed");
@@ -127,12 +148,17 @@ export class SafetyProbe {
     if (counts.length > 1) fail(`${counts.length} assertion counts changed`);
     const count = counts[0];
     if (count !== undefined) {
-      const by = (m.tables.sintAssertions[count]! - this.copies.get("sintAssertions")![count]!) >>> 0;
+      const by =
+        (m.tables.sintAssertions[count]! - this.copies.get("sintAssertions")![count]!) >>> 0;
       if (by !== 1) fail(`assertion count ${count} went up by ${by}`);
     }
-    const assertedAt = count === undefined ? undefined : `${Math.floor(count / SINT_COUNT)}/${count % SINT_COUNT}`;
+    const assertedAt =
+      count === undefined ? undefined : `${Math.floor(count / SINT_COUNT)}/${count % SINT_COUNT}`;
     const source = call.code === 0x5d ? "event" : "message";
-    if (this.listen && (heard[source] !== counts.length || heard.event + heard.message !== counts.length)) {
+    if (
+      this.listen &&
+      (heard[source] !== counts.length || heard.event + heard.message !== counts.length)
+    ) {
       fail(`the listener heard ${JSON.stringify(heard)} for ${counts.length} assertion(s)`);
     }
     if (call.code === 0x5d) this.signalSuccess(call, diffs.get("sief") ?? [], assertedAt, fail);
@@ -165,12 +191,19 @@ export class SafetyProbe {
       "signal-event.11:polling": [true, false],
       "signal-event.11:already-set": [false, false],
     }[call.detail ?? ""];
-    if (want !== undefined && (want[0] !== (flagAt !== undefined) || want[1] !== (assertedAt !== undefined))) {
+    if (
+      want !== undefined &&
+      (want[0] !== (flagAt !== undefined) || want[1] !== (assertedAt !== undefined))
+    ) {
       fail(`flag changed: ${flagAt !== undefined}, asserted: ${assertedAt !== undefined}`);
     }
   }
 
-  private postSuccess(call: CallFacts, assertedAt: string | undefined, fail: (why: string) => never): void {
+  private postSuccess(
+    call: CallFacts,
+    assertedAt: string | undefined,
+    fail: (why: string) => never,
+  ): void {
     const t = this.machine.tables;
     const c = this.copies;
     const touched: string[] = [];
@@ -180,8 +213,15 @@ export class SafetyProbe {
       for (let s = 0; s < SINT_COUNT; s++) {
         const q = v * SINT_COUNT + s;
         const at = v * PAGE_BYTES + s * SLOT_BYTES;
-        const slot = changed(c.get("sim")!.subarray(at, at + SLOT_BYTES), t.sim.subarray(at, at + SLOT_BYTES)).length > 0;
-        const before = queueText(c.get("queueHead")!, c.get("messageNext")!, c.get("messageBytes")!, q);
+        const slot =
+          changed(c.get("sim")!.subarray(at, at + SLOT_BYTES), t.sim.subarray(at, at + SLOT_BYTES))
+            .length > 0;
+        const before = queueText(
+          c.get("queueHead")!,
+          c.get("messageNext")!,
+          c.get("messageBytes")!,
+          q,
+        );
         const after = queueText(t.queueHead, t.messageNext, t.messageBytes, q);
         if (after === undefined) fail(`queue of VP slot ${v} SINT ${s} is malformed`);
         if (slot || before !== after) {
@@ -191,13 +231,15 @@ export class SafetyProbe {
         }
       }
     }
-    if (touched.length !== 1) fail(`${touched.length} (VP slot, SINT) queues or slots changed: ${touched.join(", ")}`);
+    if (touched.length !== 1)
+      fail(`${touched.length} (VP slot, SINT) queues or slots changed: ${touched.join(", ")}`);
     if (assertedAt !== undefined && assertedAt !== touched[0]) {
       fail(`asserted on ${assertedAt}, the message went to ${touched[0]}`);
     }
     if (assertedAt !== undefined && !slotChanged) fail("an assertion without a delivery");
     const d = call.detail ?? "";
-    if (d.endsWith(":delivered") && (!slotChanged || assertedAt === undefined)) fail("delivered: expected slot + assertion");
+    if (d.endsWith(":delivered") && (!slotChanged || assertedAt === undefined))
+      fail("delivered: expected slot + assertion");
     if (d.endsWith(":delivered-interrupt-lost") && (!slotChanged || assertedAt !== undefined)) {
       fail("delivered, interrupt lost: expected the slot to change and no assertion");
     }
@@ -218,26 +260,33 @@ export class SafetyProbe {
       let n = 0;
       let last = NO_MESSAGE;
       for (let r = t.queueHead[q]!; r !== NO_MESSAGE; r = t.messageNext[r]!) {
-        if (used.has(r) || r < 0 || r >= t.messageNext.length) throw new Error(`${what}: queue ${q} links record ${r} twice or out of range`);
+        if (used.has(r) || r < 0 || r >= t.messageNext.length)
+          throw new Error(`${what}: queue ${q} links record ${r} twice or out of range`);
         used.add(r);
         last = r;
         n++;
       }
       if (n !== t.queueLength[q] || last !== t.queueTail[q]) {
-        throw new Error(`${what}: queue ${q} has ${n} records (tail ${last}), its length says ${t.queueLength[q]} (tail ${t.queueTail[q]})`);
+        throw new Error(
+          `${what}: queue ${q} has ${n} records (tail ${last}), its length says ${t.queueLength[q]} (tail ${t.queueTail[q]})`,
+        );
       }
     }
     for (let o = 0; o < t.messageBuffersUsed.length; o++) {
       let bits = 0;
       for (let b = 0; b < BUFFERS; b++) if (used.has(o * BUFFERS + b)) bits |= 1 << b;
       if (bits !== t.messageBuffersUsed[o]) {
-        throw new Error(`${what}: message port ordinal ${o} marks buffers 0x${t.messageBuffersUsed[o]!.toString(16)} used, its queued records are 0x${bits.toString(16)}`);
+        throw new Error(
+          `${what}: message port ordinal ${o} marks buffers 0x${t.messageBuffersUsed[o]!.toString(16)} used, its queued records are 0x${bits.toString(16)}`,
+        );
       }
     }
     if (this.listen) {
       const counted = this.assertionTotal() - this.startTotal;
       if (counted !== this.heard.event + this.heard.message) {
-        throw new Error(`${what}: ${counted} assertions counted, the listener heard ${JSON.stringify(this.heard)}`);
+        throw new Error(
+          `${what}: ${counted} assertions counted, the listener heard ${JSON.stringify(this.heard)}`,
+        );
       }
     }
   }

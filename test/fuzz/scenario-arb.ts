@@ -72,7 +72,10 @@ const scontrol = weighted<bigint | undefined>(
   [1, u64],
 );
 
-type PagePick = { kind: "layout" } | { kind: "pool"; page: number } | { kind: "random"; page: number };
+type PagePick =
+  | { kind: "layout" }
+  | { kind: "pool"; page: number }
+  | { kind: "random"; page: number };
 
 /** An SIEFP / SIMP value: mostly enabled at the VP's own page, sometimes shared, off or random. */
 type PageMsrShape =
@@ -89,7 +92,10 @@ const pageMsr = weighted<PageMsrShape>(
       page: weighted<PagePick>(
         [8, fc.constant({ kind: "layout" as const })],
         [3, fc.constantFrom(...PAGE_POOL).map((page) => ({ kind: "pool" as const, page }))],
-        [1, fc.integer({ min: 0, max: 0xfffff }).map((page) => ({ kind: "random" as const, page }))],
+        [
+          1,
+          fc.integer({ min: 0, max: 0xfffff }).map((page) => ({ kind: "random" as const, page })),
+        ],
       ),
       rsvdP: weighted<number>([6, fc.constant(0)], [1, fc.integer({ min: 1, max: 0x7ff })]),
     }),
@@ -192,10 +198,7 @@ const flagRange = weighted<{ base: number; count: number }>(
   [
     4,
     fc
-      .tuple(
-        fc.integer({ min: 0, max: EVENT_FLAGS_PER_SINT }),
-        fc.integer({ min: 0, max: 0xffff }),
-      )
+      .tuple(fc.integer({ min: 0, max: EVENT_FLAGS_PER_SINT }), fc.integer({ min: 0, max: 0xffff }))
       .map(([base, f]) => ({
         base,
         count: Math.floor((f / 0x10000) * (EVENT_FLAGS_PER_SINT - base + 1)),
@@ -220,7 +223,7 @@ const portShape: fc.Arbitrary<PortShape> = fc.record({
   id: weighted<number>([8, fc.constantFrom(0, 1, 10, 11)], [1, fc.constant(U32_MAX)], [1, u32]),
   type: weighted<ScenarioPort["type"]>(
     [5, fc.constant("event")],
-    [4, fc.constant("message")],
+    [5, fc.constant("message")],
     [1, fc.constant("monitor")],
   ),
   target: targetPick,
@@ -260,7 +263,10 @@ function resolvePort(shape: PortShape, vps: readonly ScenarioVp[]): ScenarioPort
 interface ConnectionShape {
   id: number;
   partitionPick: number;
-  port: { kind: "own"; pick: number } | { kind: "wild"; value: number };
+  /** A port of the scenario (of that type, when there is one), or any port id. */
+  port:
+    | { kind: "own"; pick: number; type: "event" | "message" | "any" }
+    | { kind: "wild"; value: number };
 }
 
 const connectionShape: fc.Arbitrary<ConnectionShape> = fc.record({
@@ -271,7 +277,14 @@ const connectionShape: fc.Arbitrary<ConnectionShape> = fc.record({
   ),
   partitionPick: fc.nat(),
   port: weighted<ConnectionShape["port"]>(
-    [10, fc.nat().map((pick) => ({ kind: "own" as const, pick }))],
+    [
+      10,
+      fc.record({
+        kind: fc.constant("own" as const),
+        pick: fc.nat(),
+        type: fc.constantFrom<"event" | "message" | "any">("event", "message", "any"),
+      }),
+    ],
     [
       1,
       weighted<number>([1, fc.constantFrom(2, 12)], [1, u32]).map((value) => ({
@@ -325,7 +338,10 @@ interface PartitionShape {
   ports: PortShape[];
   connections: ConnectionShape[];
   ram: [Uint8Array, Uint8Array];
-  /** One more backed page: under an overlay page of the pool (hidden while that page is on). */
+  /**
+   * One more backed page: under an overlay page of the pool (hidden while that page is on), or
+   * page 0, or the last page below 2^64 (an access running past 2^64 must not wrap to page 0).
+   */
   poolRam: number | null;
 }
 
@@ -340,15 +356,16 @@ const partitionShape: fc.Arbitrary<PartitionShape> = fc.record({
   privileges,
   vps: fc.uniqueArray(vpShape, { selector: (v) => v.index, minLength: 0, maxLength: 3 }),
   ports: weighted<PortShape[]>(
-    [8, fc.uniqueArray(portShape, { selector: (p) => p.id, minLength: 1, maxLength: 4 })],
+    [8, fc.uniqueArray(portShape, { selector: (p) => p.id, minLength: 2, maxLength: 4 })],
+    [1, fc.uniqueArray(portShape, { selector: (p) => p.id, minLength: 1, maxLength: 1 })],
     [1, fc.constant([])],
   ),
   connections: weighted<ConnectionShape[]>(
-    [8, fc.uniqueArray(connectionShape, { selector: (c) => c.id, minLength: 1, maxLength: 5 })],
+    [16, fc.uniqueArray(connectionShape, { selector: (c) => c.id, minLength: 2, maxLength: 6 })],
     [1, fc.constant([])],
   ),
   ram: fc.tuple(ramBytes, ramBytes),
-  poolRam: fc.option(fc.constantFrom(0x20, 0x21, 0x30), { freq: 3 }),
+  poolRam: fc.option(fc.constantFrom(0x20, 0x21, 0x30, 0, 0xf_ffff_ffff_ffff), { freq: 3 }),
 });
 
 /**
@@ -385,18 +402,18 @@ export const scenarioArb: fc.Arbitrary<ScenarioFile> = fc
     });
     ids.forEach((_, i) => {
       partitions[i]!.connections = shapes[i]!.connections.map((c): ScenarioConnection => {
-        // An "own" port reference aims at a partition that has ports, when there is one.
-        const withPorts = partitions.filter((q) => (q.ports ?? []).length > 0);
-        const pool = c.port.kind === "own" && withPorts.length > 0 ? withPorts : partitions;
-        const target = pool[c.partitionPick % pool.length]!;
-        const ports = target.ports ?? [];
-        const portId =
-          c.port.kind === "own" && ports.length > 0
-            ? ports[c.port.pick % ports.length]!.id
-            : c.port.kind === "wild"
-              ? c.port.value
-              : 0;
-        return { id: c.id, portPartition: target.id, portId };
+        if (c.port.kind === "wild") {
+          const target = partitions[c.partitionPick % partitions.length]!;
+          return { id: c.id, portPartition: target.id, portId: c.port.value };
+        }
+        // A port of the wanted type somewhere in the scenario, else any port, else port 0.
+        const all = partitions.flatMap((q) => (q.ports ?? []).map((port) => ({ q, port })));
+        const type = c.port.type;
+        const typed = all.filter((x) => type === "any" || x.port.type === type);
+        const pool = typed.length > 0 ? typed : all;
+        const hit = pool[c.port.pick % Math.max(pool.length, 1)];
+        if (hit === undefined) return { id: c.id, portPartition: partitions[0]!.id, portId: 0 };
+        return { id: c.id, portPartition: hit.q.id, portId: hit.port.id };
       });
     });
     return { partitions };

@@ -75,10 +75,21 @@ export type Step =
   | { kind: "record"; partition: number; vp: number; control: bigint; input: bigint }
   | { kind: "host"; action: HostAction };
 
+/**
+ * An assertion listener on the real machine (host code): none; one that only listens; one that
+ * throws (its error must go to onError, the call completing regardless); or one that changes the
+ * machine when told of an event interrupt — masks that SINT, makes the target partition inactive,
+ * takes SignalEvents from the caller — which the model then does too, after the same call (so a
+ * batch must drop what it cached about routes and privileges).
+ */
+export type ListenerMode = "none" | "quiet" | "throw" | "mask" | "deactivate" | "revoke";
+
 /** A scenario, the default partition / VP of ops that name none (--caller, --vp), and steps. */
 export interface TraceCase {
   scenario: ScenarioFile;
   caller: number;
   vp: number;
   steps: Step[];
+  /** The listener of the real machine (default none). */
+  listener?: ListenerMode;
 }

@@ -7,7 +7,14 @@ import { join } from "node:path";
 import { expect } from "vitest";
 import { hvStatusName } from "../../src/abi/hv-status.js";
 import { formatU64Hex, halvesToU64 } from "../../src/abi/u64.js";
-import { type FinalVpState, fixturePaths, type GoldenFixture, loadFixture, type OpExpectation, scenarioOf } from "../../src/cli/golden/fixture.js";
+import {
+  type FinalVpState,
+  fixturePaths,
+  type GoldenFixture,
+  loadFixture,
+  type OpExpectation,
+  scenarioOf,
+} from "../../src/cli/golden/fixture.js";
 import { type FixtureRun, finalState } from "../../src/cli/golden/fixture-run.js";
 import { Dispatcher } from "../../src/dispatch/dispatcher.js";
 import { hypercall } from "../../src/dispatch/hypercall.js";
@@ -20,7 +27,9 @@ import { ROOT } from "../cli/cli-harness.js";
 
 export const GOLDEN_DIR = join(ROOT, "fixtures", "golden");
 export const goldenPaths = await fixturePaths(GOLDEN_DIR);
-export const fixtures: readonly GoldenFixture[] = await Promise.all(goldenPaths.map((p) => loadFixture(p)));
+export const fixtures: readonly GoldenFixture[] = await Promise.all(
+  goldenPaths.map((p) => loadFixture(p)),
+);
 const byName = new Map(fixtures.map((f) => [f.name, f]));
 
 export function fixture(name: string): GoldenFixture {
@@ -66,18 +75,29 @@ export function runPerCall(f: GoldenFixture): PerCallRun {
       expect(o.statusName).toBe(hvStatusName(o.status));
       expect(o.result).toBe(halvesToU64(o.resultLo, o.resultHi));
       if (o.status !== 0 && !machine.equals(before)) changed.push(i);
-      ops.push({ status: o.statusName, result: formatU64Hex(o.resultLo, o.resultHi), check: o.check ?? "(none)" });
+      ops.push({
+        status: o.statusName,
+        result: formatU64Hex(o.resultLo, o.resultHi),
+        check: o.check ?? "(none)",
+      });
       return;
     }
-    engine.run(op, `trace[${i}]`, result);
+    engine.run(op, { where: `trace[${i}]` }, result);
     if (result.action !== "ok") {
       if (!machine.equals(before)) actionsChanged.push(i);
       ops.push({ outcome: result.action });
-    } else if (op.code === TraceOpCode.read) ops.push({ outcome: "ok", hex: bytesHex(result.bytes!) });
-    else if (op.code === TraceOpCode.rdmsr) ops.push({ outcome: "ok", value: formatU64Hex(result.valueLo, result.valueHi) });
+    } else if (op.code === TraceOpCode.read)
+      ops.push({ outcome: "ok", hex: bytesHex(result.bytes!) });
+    else if (op.code === TraceOpCode.rdmsr)
+      ops.push({ outcome: "ok", value: formatU64Hex(result.valueLo, result.valueHi) });
     else ops.push({ outcome: "ok" });
   });
-  return { ops, final: finalState(machine), failedCallsThatChangedState: changed, failedActionsThatChangedState: actionsChanged };
+  return {
+    ops,
+    final: finalState(machine),
+    failedCallsThatChangedState: changed,
+    failedActionsThatChangedState: actionsChanged,
+  };
 }
 
 /** The final VP states a `--dump-state` file holds, in the shape of a fixture's expectFinal. */
@@ -106,6 +126,10 @@ export function traceText(f: GoldenFixture): string {
 }
 
 /** The `run` line a fixture's expectation stands for (with --explain when it names a check). */
-export function expectedLine(index: number, op: string, want: OpExpectation | undefined): Record<string, unknown> {
+export function expectedLine(
+  index: number,
+  op: string,
+  want: OpExpectation | undefined,
+): Record<string, unknown> {
   return { index, op, ...want };
 }

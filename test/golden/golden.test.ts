@@ -17,14 +17,23 @@ import { signalEventRow } from "../../src/dispatch/handlers/signal-event.js";
 import { parseU64Hex } from "../../src/text/hex-text.js";
 import { TRACE_OP_NAMES } from "../../src/trace/trace-op.js";
 import { requireDist, runCli, useTempDir } from "../cli/cli-harness.js";
-import { finalOfDump, fixture, fixtures, goldenPaths, runPerCall, traceText } from "./golden-support.js";
+import {
+  finalOfDump,
+  fixture,
+  fixtures,
+  goldenPaths,
+  runPerCall,
+  traceText,
+} from "./golden-support.js";
 
 describe("golden fixtures through the library", () => {
   it("every file of fixtures/golden/ is a v2 fixture (138 of them or more)", async () => {
     expect(fixtures.length).toBe(goldenPaths.length);
     expect(fixtures.length).toBeGreaterThanOrEqual(138);
     for (const path of goldenPaths) {
-      expect((JSON.parse(await readFile(path, "utf8")) as { format: string }).format).toBe(FIXTURE_FORMAT);
+      expect((JSON.parse(await readFile(path, "utf8")) as { format: string }).format).toBe(
+        FIXTURE_FORMAT,
+      );
     }
   });
 
@@ -54,7 +63,11 @@ const calls = fixtures.flatMap((f) =>
 const controlOf = (c: (typeof calls)[number]) => u64ToHalves(parseU64Hex(String(c.op.control))!);
 
 describe("the fixture set covers the spec", () => {
-  const statuses = new Set(calls.map((c) => (c.expect !== undefined && "status" in c.expect ? c.expect.status : undefined)));
+  const statuses = new Set(
+    calls.map((c) =>
+      c.expect !== undefined && "status" in c.expect ? c.expect.status : undefined,
+    ),
+  );
 
   // The statuses the check orders of signal-event.md §6 and post-message.md §3 return. The spec's
   // status table also lists HV_STATUS_INVALID_PARTITION_STATE, which no step of either order
@@ -80,7 +93,9 @@ describe("the fixture set covers the spec", () => {
     expect(statuses).not.toContain("HV_STATUS_INVALID_PARTITION_STATE");
   });
 
-  const checks = new Set(calls.map((c) => (c.expect !== undefined && "check" in c.expect ? c.expect.check : undefined)));
+  const checks = new Set(
+    calls.map((c) => (c.expect !== undefined && "check" in c.expect ? c.expect.check : undefined)),
+  );
   it.each([
     ...[1, 2, 3, 4].map((n) => `generic.${n}`),
     ...[5, 6, 7, 8, 9, 10, 11].map((n) => `signal-event.${n}`),
@@ -90,7 +105,11 @@ describe("the fixture set covers the spec", () => {
   });
 
   it("every hypercall expectation names its check", () => {
-    expect(calls.filter((c) => c.expect === undefined || !("check" in c.expect) || c.expect.check === undefined)).toEqual([]);
+    expect(
+      calls.filter(
+        (c) => c.expect === undefined || !("check" in c.expect) || c.expect.check === undefined,
+      ),
+    ).toEqual([]);
   });
 
   // Each control-value field a call may not set is broken alone by some call of that code (the
@@ -102,7 +121,9 @@ describe("the fixture set covers the spec", () => {
         const probe = { lo: 0, hi: 0 };
         if (field.half === 0) probe.lo = field.inPlace;
         else probe.hi = field.inPlace;
-        return controlViolations(probe.lo | row.callCode, probe.hi, row).some((v) => v.field.name === field.name);
+        return controlViolations(probe.lo | row.callCode, probe.hi, row).some(
+          (v) => v.field.name === field.name,
+        );
       })
       .map((field) => [row.name, field.name, row] as const);
 
@@ -129,7 +150,10 @@ describe("the fixture set covers the spec", () => {
       "repStartIndex",
       "reserved60to63",
     ]);
-    expect(forbidden(postMessageRow).map(([, f]) => f)).toEqual(["fast", ...forbidden(signalEventRow).map(([, f]) => f)]);
+    expect(forbidden(postMessageRow).map(([, f]) => f)).toEqual([
+      "fast",
+      ...forbidden(signalEventRow).map(([, f]) => f),
+    ]);
   });
 
   it("both call forms, both calls, per-op callers and VPs, R8, multi-op traces and every op kind appear", () => {
@@ -162,10 +186,22 @@ describe.concurrent("golden fixtures through the real CLI", () => {
     const dump = join(tmp(), `${f.name}.dump.json`);
     await writeFile(scenario, JSON.stringify(f.scenario));
     await writeFile(trace, traceText(f));
-    const r = await runCli(["run", "--explain", "--scenario", scenario, ...flagsOf(f), "--dump-state", dump, trace]);
+    const r = await runCli([
+      "run",
+      "--explain",
+      "--scenario",
+      scenario,
+      ...flagsOf(f),
+      "--dump-state",
+      dump,
+      trace,
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const lines = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map(({ why: _why, ...rest }) => rest)).toEqual(
       f.trace.map((e, i) => ({ index: i, op: e.op.op, ...e.expect })),
     );
@@ -240,7 +276,15 @@ describe.concurrent("golden fixtures through the real CLI", () => {
     const dump = join(tmp(), "replay.dump.json");
     await writeFile(scenario, JSON.stringify(f.scenario));
     await writeFile(recordsPath, records);
-    const r = await runCli(["replay", "--scenario", scenario, ...flagsOf(f), "--dump-state", dump, recordsPath]);
+    const r = await runCli([
+      "replay",
+      "--scenario",
+      scenario,
+      ...flagsOf(f),
+      "--dump-state",
+      dump,
+      recordsPath,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       f.trace

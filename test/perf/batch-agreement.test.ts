@@ -77,7 +77,13 @@ function inputBytes(r: Rec): Uint8Array {
 }
 
 /** Every record through hypercall(): a memory-form input block sits at the scratch GPA for the call. */
-function perCall(s: Side, caller: number, vp: number, scratchGpa: bigint, records: readonly Rec[]): Uint32Array {
+function perCall(
+  s: Side,
+  caller: number,
+  vp: number,
+  scratchGpa: bigint,
+  records: readonly Rec[],
+): Uint32Array {
   const d = new Dispatcher(s.machine);
   const out = new Uint32Array(records.length * RESULT_WORDS);
   records.forEach((r, i) => {
@@ -134,7 +140,10 @@ const readyCaseArb: fc.Arbitrary<Case> = fc.record({
   doc: readyScenario,
   callerPick: fc.constant(0),
   vpPick: fc.constant(0),
-  batches: fc.array(fc.array(rec, { minLength: 10, maxLength: 120 }), { minLength: 1, maxLength: 3 }),
+  batches: fc.array(fc.array(rec, { minLength: 10, maxLength: 120 }), {
+    minLength: 1,
+    maxLength: 3,
+  }),
   between: fc.array(action, { minLength: 2, maxLength: 2 }),
   react: fc.option(fc.record({ at: fc.integer({ min: 1, max: 6 }), action }), { nil: undefined }),
   misalign: fc.boolean(),
@@ -166,9 +175,10 @@ function check(c: Case, variant: Variant): void {
     expect(runner.run(encode(records, c.misalign), results)).toBe(records.length);
     // `lastMemoryRecord` is gone (the scratch page is the runner's own, mapped only while run()
     // lasts): after the run, the guest sees at the scratch GPA what it saw before.
-    expect(scratchView(a.machine, caller, scratchGpa), `${variant}: scratch page after batch ${k}`).toEqual(
-      scratchBefore,
-    );
+    expect(
+      scratchView(a.machine, caller, scratchGpa),
+      `${variant}: scratch page after batch ${k}`,
+    ).toEqual(scratchBefore);
     const expected = perCall(b, caller, vp, scratchGpa, records);
     for (let i = 0; i < records.length; i++) {
       if (results[2 * i] !== expected[2 * i] || results[2 * i + 1] !== expected[2 * i + 1]) {
@@ -179,7 +189,9 @@ function check(c: Case, variant: Variant): void {
     }
     expect(a.log).toEqual(b.log);
     expect(a.machine.equals(b.machine.snapshot()), `${variant}: state after batch ${k}`).toBe(true);
-    expect(scratchView(a.machine, caller, scratchGpa)).toEqual(scratchView(b.machine, caller, scratchGpa));
+    expect(scratchView(a.machine, caller, scratchGpa)).toEqual(
+      scratchView(b.machine, caller, scratchGpa),
+    );
     const between = c.between[k];
     if (between !== undefined) {
       apply(a.machine, between);
@@ -195,7 +207,10 @@ function pollingHits(machine: Machine, doc: ScenarioDocument): number {
     for (const v of p.vps) {
       v.sints.forEach((value, sint) => {
         const bits = Number(value) & MASKED_POLLING;
-        if ((bits === POLLING || bits === MASKED_POLLING) && machine.siefFlags(p.id, v.index, sint).length > 0) {
+        if (
+          (bits === POLLING || bits === MASKED_POLLING) &&
+          machine.siefFlags(p.id, v.index, sint).length > 0
+        ) {
           expect(machine.sintAssertionCount(p.id, v.index, sint)).toBe(0);
           hits++;
         }

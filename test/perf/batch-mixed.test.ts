@@ -27,8 +27,8 @@ import {
   RECORD_SIZE,
   RESULT_WORDS,
 } from "../../src/index.js";
-import { TraceModel } from "../model/trace-model.js";
 import { hypercallAsRecord, scratchView } from "../dispatch/support/per-call.js";
+import { TraceModel } from "../model/trace-model.js";
 
 const FAST = BigInt(CONTROL_FAST_BIT);
 const SIGNAL = BigInt(HvCallCode.SignalEvent);
@@ -84,7 +84,10 @@ function scenarioJson(ramHex = "0000000000000000") {
 type Variant = "kernel" | "kernel, shared image" | "generic table";
 const VARIANTS: readonly Variant[] = ["kernel", "kernel, shared image", "generic table"];
 
-function batchMachine(variant: Variant, json = scenarioJson()): { machine: Machine; dispatcher: Dispatcher } {
+function batchMachine(
+  variant: Variant,
+  json = scenarioJson(),
+): { machine: Machine; dispatcher: Dispatcher } {
   const machine = loadMachine(parseScenario(json), { shared: variant === "kernel, shared image" });
   const table = variant === "generic table" ? [postMessageRow, { ...signalEventRow }] : undefined;
   return { machine, dispatcher: new Dispatcher(machine, table) };
@@ -93,7 +96,9 @@ function batchMachine(variant: Variant, json = scenarioJson()): { machine: Machi
 /** (control, input u64) -> record bytes. */
 function records(list: readonly (readonly [bigint, bigint])[]): Uint8Array {
   const out = new Uint8Array(list.length * RECORD_SIZE);
-  list.forEach(([c, input], i) => out.set(encodeRecord(c, input), i * RECORD_SIZE));
+  list.forEach(([c, input], i) => {
+    out.set(encodeRecord(c, input), i * RECORD_SIZE);
+  });
   return out;
 }
 
@@ -123,51 +128,67 @@ describe("a batch mixing SignalEvent and PostMessage", () => {
   ];
   const bytes = records(list.map(([c, i]) => [c, i] as const));
 
-  it.each(VARIANTS)("%s: exact statuses, = hypercall() per record, = the trace model", (variant) => {
-    const { machine, dispatcher } = batchMachine(variant);
-    const results = new Uint32Array(list.length * RESULT_WORDS);
-    const counts = new Uint32Array(0x10000);
-    new BatchRunner(dispatcher, { caller: 1, scratchGpa: RAM_PAGE }).run(bytes, results, counts);
-    expect([...results].map((w, i) => (i % 2 === 0 ? hvStatusName(w) : w))).toEqual(
-      list.flatMap(([, , status]) => [hvStatusName(status), 0]),
-    );
-    expect(counts[HvStatus.SUCCESS]).toBe(4);
-    expect(counts[HvStatus.INVALID_HYPERCALL_INPUT]).toBe(2);
-
-    // Per call: the 8 bytes at the scratch GPA (a zero RAM page here), then hypercall().
-    const single = loadMachine(parseScenario(scenarioJson()));
-    const d = new Dispatcher(single);
-    // The model: the same, as a guest trace of writes and hypercalls.
-    const model = new TraceModel(scenarioJson());
-    list.forEach(([control, input, status, check], i) => {
-      const out = hypercallAsRecord(d, { caller: 1, vp: 0, scratchGpa: RAM_PAGE, control, input: inputOf(input) });
-      expect(out.status, `record ${i}`).toBe(status);
-      const fast = (control & FAST) !== 0n;
-      if (!fast) {
-        const hex = Buffer.from(inputOf(input)).toString("hex");
-        model.step({ op: "write", gpa: `0x${RAM_PAGE.toString(16)}`, hex }, 2 * i, { partition: 1, vp: 0 });
-      }
-      const line = model.step(
-        { op: "hypercall", control: `0x${control.toString(16)}`, rdx: `0x${(fast ? input : RAM_PAGE).toString(16)}` },
-        2 * i + 1,
-        { partition: 1, vp: 0 },
+  it.each(VARIANTS)(
+    "%s: exact statuses, = hypercall() per record, = the trace model",
+    (variant) => {
+      const { machine, dispatcher } = batchMachine(variant);
+      const results = new Uint32Array(list.length * RESULT_WORDS);
+      const counts = new Uint32Array(0x10000);
+      new BatchRunner(dispatcher, { caller: 1, scratchGpa: RAM_PAGE }).run(bytes, results, counts);
+      expect([...results].map((w, i) => (i % 2 === 0 ? hvStatusName(w) : w))).toEqual(
+        list.flatMap(([, , status]) => [hvStatusName(status), 0]),
       );
-      expect([line.status, line.result, line.check], `record ${i}`).toEqual([
-        hvStatusName(status),
-        formatU64Hex(status, 0),
-        check,
-      ]);
-    });
-    expect(machine.equals(single.snapshot())).toBe(true);
-    const byVp = (a: { partition: number; vp: number }, b: { partition: number; vp: number }) =>
-      a.partition - b.partition || a.vp - b.vp;
-    expect(finalState(machine).sort(byVp)).toEqual(model.finalState().sort(byVp));
-    // Polling SINTs 0 and 4 got their flags without an interrupt; SINT 2 interrupted once.
-    expect(machine.siefFlags(2, 0, 0)).toEqual([3]);
-    expect(machine.siefFlags(2, 0, 2)).toEqual([1, 2]);
-    expect(machine.sintAssertionCount(2, 0, 0)).toBe(0);
-    expect(machine.sintAssertionCount(2, 0, 2)).toBe(2);
-  });
+      expect(counts[HvStatus.SUCCESS]).toBe(4);
+      expect(counts[HvStatus.INVALID_HYPERCALL_INPUT]).toBe(2);
+
+      // Per call: the 8 bytes at the scratch GPA (a zero RAM page here), then hypercall().
+      const single = loadMachine(parseScenario(scenarioJson()));
+      const d = new Dispatcher(single);
+      // The model: the same, as a guest trace of writes and hypercalls.
+      const model = new TraceModel(scenarioJson());
+      list.forEach(([control, input, status, check], i) => {
+        const out = hypercallAsRecord(d, {
+          caller: 1,
+          vp: 0,
+          scratchGpa: RAM_PAGE,
+          control,
+          input: inputOf(input),
+        });
+        expect(out.status, `record ${i}`).toBe(status);
+        const fast = (control & FAST) !== 0n;
+        if (!fast) {
+          const hex = Buffer.from(inputOf(input)).toString("hex");
+          model.step({ op: "write", gpa: `0x${RAM_PAGE.toString(16)}`, hex }, 2 * i, {
+            partition: 1,
+            vp: 0,
+          });
+        }
+        const line = model.step(
+          {
+            op: "hypercall",
+            control: `0x${control.toString(16)}`,
+            rdx: `0x${(fast ? input : RAM_PAGE).toString(16)}`,
+          },
+          2 * i + 1,
+          { partition: 1, vp: 0 },
+        );
+        expect([line.status, line.result, line.check], `record ${i}`).toEqual([
+          hvStatusName(status),
+          formatU64Hex(status, 0),
+          check,
+        ]);
+      });
+      expect(machine.equals(single.snapshot())).toBe(true);
+      const byVp = (a: { partition: number; vp: number }, b: { partition: number; vp: number }) =>
+        a.partition - b.partition || a.vp - b.vp;
+      expect(finalState(machine).sort(byVp)).toEqual(model.finalState().sort(byVp));
+      // Polling SINTs 0 and 4 got their flags without an interrupt; SINT 2 interrupted once.
+      expect(machine.siefFlags(2, 0, 0)).toEqual([3]);
+      expect(machine.siefFlags(2, 0, 2)).toEqual([1, 2]);
+      expect(machine.sintAssertionCount(2, 0, 0)).toBe(0);
+      expect(machine.sintAssertionCount(2, 0, 2)).toBe(2);
+    },
+  );
 });
 
 describe("what a memory-form PostMessage record reads at the scratch GPA", () => {
@@ -180,7 +201,10 @@ describe("what a memory-form PostMessage record reads at the scratch GPA", () =>
       const { machine, dispatcher } = batchMachine(variant, scenarioJson(ramHex));
       const before = scratchView(machine, 1, RAM_PAGE);
       const results = new Uint32Array(RESULT_WORDS);
-      new BatchRunner(dispatcher, { caller: 1, scratchGpa: RAM_PAGE }).run(records([[POST, post(0x10, 0)]]), results);
+      new BatchRunner(dispatcher, { caller: 1, scratchGpa: RAM_PAGE }).run(
+        records([[POST, post(0x10, 0)]]),
+        results,
+      );
       expect(hvStatusName(results[0]!), variant).toBe("HV_STATUS_INVALID_PARAMETER");
       // The RAM is intact and visible again after the run; no message went anywhere.
       expect(scratchView(machine, 1, RAM_PAGE)).toEqual(before);
@@ -203,9 +227,18 @@ describe("what a memory-form PostMessage record reads at the scratch GPA", () =>
         const { dispatcher } = batchMachine(variant);
         const results = new Uint32Array(2 * RESULT_WORDS);
         const runner = new BatchRunner(dispatcher, { caller: 1, scratchGpa: 0x7000n + offset });
-        runner.run(records([[POST, post(0x10, 0)], [SIGNAL, signal(2, 5)]]), results);
+        runner.run(
+          records([
+            [POST, post(0x10, 0)],
+            [SIGNAL, signal(2, 5)],
+          ]),
+          results,
+        );
         const label = `${variant}, offset 0x${offset.toString(16)}`;
-        expect([hvStatusName(results[0]!), results[1]], label).toEqual([hvStatusName(postStatus), 0]);
+        expect([hvStatusName(results[0]!), results[1]], label).toEqual([
+          hvStatusName(postStatus),
+          0,
+        ]);
         expect(hvStatusName(results[2]!), label).toBe("HV_STATUS_SUCCESS");
       }
     }
@@ -213,61 +246,75 @@ describe("what a memory-form PostMessage record reads at the scratch GPA", () =>
 });
 
 describe("polling SINTs through the batch kernel", () => {
-  it.each(VARIANTS)("%s: a listener that makes the SINT polling mid-batch is seen by the next record", (variant) => {
-    const list = records([
-      [SIGNAL | FAST, signal(2, 1)],
-      [SIGNAL | FAST, signal(2, 2)],
-      [SIGNAL, signal(2, 3)],
-      [SIGNAL | FAST, signal(1, 0)],
-    ]);
-    const run = (m: Machine, d: Dispatcher, batch: boolean): number[] => {
-      const heard: number[] = [];
-      m.onSintAsserted((_p, _v, sint) => {
-        heard.push(sint);
-        m.writeMsr(2, 0, sintMsr(2), BigInt(0x52 | SINT_POLLING_BIT));
-      });
-      const results = new Uint32Array(4 * RESULT_WORDS);
-      if (batch) new BatchRunner(d, { caller: 1 }).run(list, results);
-      else {
-        const scratchGpa = new BatchRunner(d, { caller: 1 }).scratchGpa;
-        for (let i = 0; i < 4; i++) {
-          const control = new DataView(list.buffer, i * RECORD_SIZE).getBigUint64(0, true);
-          const input = list.slice(i * RECORD_SIZE + 8, (i + 1) * RECORD_SIZE);
-          results[2 * i] = hypercallAsRecord(d, { caller: 1, vp: 0, scratchGpa, control, input }).status;
+  it.each(VARIANTS)(
+    "%s: a listener that makes the SINT polling mid-batch is seen by the next record",
+    (variant) => {
+      const list = records([
+        [SIGNAL | FAST, signal(2, 1)],
+        [SIGNAL | FAST, signal(2, 2)],
+        [SIGNAL, signal(2, 3)],
+        [SIGNAL | FAST, signal(1, 0)],
+      ]);
+      const run = (m: Machine, d: Dispatcher, batch: boolean): number[] => {
+        const heard: number[] = [];
+        m.onSintAsserted((_p, _v, sint) => {
+          heard.push(sint);
+          m.writeMsr(2, 0, sintMsr(2), BigInt(0x52 | SINT_POLLING_BIT));
+        });
+        const results = new Uint32Array(4 * RESULT_WORDS);
+        if (batch) new BatchRunner(d, { caller: 1 }).run(list, results);
+        else {
+          const scratchGpa = new BatchRunner(d, { caller: 1 }).scratchGpa;
+          for (let i = 0; i < 4; i++) {
+            const control = new DataView(list.buffer, i * RECORD_SIZE).getBigUint64(0, true);
+            const input = list.slice(i * RECORD_SIZE + 8, (i + 1) * RECORD_SIZE);
+            results[2 * i] = hypercallAsRecord(d, {
+              caller: 1,
+              vp: 0,
+              scratchGpa,
+              control,
+              input,
+            }).status;
+          }
         }
-      }
-      expect([...results].filter((_, i) => i % 2 === 0).map(hvStatusName)).toEqual(Array(4).fill("HV_STATUS_SUCCESS"));
-      return heard;
-    };
-    const { machine, dispatcher } = batchMachine(variant);
-    expect(run(machine, dispatcher, true)).toEqual([2]);
-    const single = loadMachine(parseScenario(scenarioJson()));
-    expect(run(single, new Dispatcher(single), false)).toEqual([2]);
-    expect(machine.siefFlags(2, 0, 2)).toEqual([1, 2, 3]);
-    expect(machine.siefFlags(2, 0, 1)).toEqual([0]);
-    expect(machine.sintAssertionCount(2, 0, 2)).toBe(1);
-    expect(machine.sintAssertionCount(2, 0, 1)).toBe(0);
-    expect(machine.equals(single.snapshot())).toBe(true);
-  });
+        expect([...results].filter((_, i) => i % 2 === 0).map(hvStatusName)).toEqual(
+          Array(4).fill("HV_STATUS_SUCCESS"),
+        );
+        return heard;
+      };
+      const { machine, dispatcher } = batchMachine(variant);
+      expect(run(machine, dispatcher, true)).toEqual([2]);
+      const single = loadMachine(parseScenario(scenarioJson()));
+      expect(run(single, new Dispatcher(single), false)).toEqual([2]);
+      expect(machine.siefFlags(2, 0, 2)).toEqual([1, 2, 3]);
+      expect(machine.siefFlags(2, 0, 1)).toEqual([0]);
+      expect(machine.sintAssertionCount(2, 0, 2)).toBe(1);
+      expect(machine.sintAssertionCount(2, 0, 1)).toBe(0);
+      expect(machine.equals(single.snapshot())).toBe(true);
+    },
+  );
 
-  it.each(VARIANTS)("%s: host MSR writes between runs turn polling on and off for the cached route", (variant) => {
-    const { machine, dispatcher } = batchMachine(variant);
-    const runner = new BatchRunner(dispatcher, { caller: 1 });
-    const result = new Uint32Array(RESULT_WORDS);
-    const once = (flag: number) => {
-      runner.run(records([[SIGNAL | FAST, signal(0, flag)]]), result);
-      return hvStatusName(result[0]!);
-    };
-    expect(once(0)).toBe("HV_STATUS_SUCCESS");
-    expect(machine.sintAssertionCount(2, 0, 0)).toBe(0);
-    machine.writeMsr(2, 0, sintMsr(0), 0x50n); // polling off, unmasked
-    expect(once(1)).toBe("HV_STATUS_SUCCESS");
-    expect(machine.sintAssertionCount(2, 0, 0)).toBe(1);
-    machine.writeMsr(2, 0, sintMsr(0), 0x10050n); // masked, not polling
-    expect(once(2)).toBe("HV_STATUS_INVALID_SYNIC_STATE");
-    machine.writeMsr(2, 0, sintMsr(0), 0x50050n); // masked and polling
-    expect(once(2)).toBe("HV_STATUS_SUCCESS");
-    expect(machine.siefFlags(2, 0, 0)).toEqual([0, 1, 2]);
-    expect(machine.sintAssertionCount(2, 0, 0)).toBe(1);
-  });
+  it.each(VARIANTS)(
+    "%s: host MSR writes between runs turn polling on and off for the cached route",
+    (variant) => {
+      const { machine, dispatcher } = batchMachine(variant);
+      const runner = new BatchRunner(dispatcher, { caller: 1 });
+      const result = new Uint32Array(RESULT_WORDS);
+      const once = (flag: number) => {
+        runner.run(records([[SIGNAL | FAST, signal(0, flag)]]), result);
+        return hvStatusName(result[0]!);
+      };
+      expect(once(0)).toBe("HV_STATUS_SUCCESS");
+      expect(machine.sintAssertionCount(2, 0, 0)).toBe(0);
+      machine.writeMsr(2, 0, sintMsr(0), 0x50n); // polling off, unmasked
+      expect(once(1)).toBe("HV_STATUS_SUCCESS");
+      expect(machine.sintAssertionCount(2, 0, 0)).toBe(1);
+      machine.writeMsr(2, 0, sintMsr(0), 0x10050n); // masked, not polling
+      expect(once(2)).toBe("HV_STATUS_INVALID_SYNIC_STATE");
+      machine.writeMsr(2, 0, sintMsr(0), 0x50050n); // masked and polling
+      expect(once(2)).toBe("HV_STATUS_SUCCESS");
+      expect(machine.siefFlags(2, 0, 0)).toEqual([0, 1, 2]);
+      expect(machine.sintAssertionCount(2, 0, 0)).toBe(1);
+    },
+  );
 });

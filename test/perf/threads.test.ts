@@ -295,6 +295,62 @@ describe("SignalPool against one thread", () => {
     });
   }
 
+  it("records mixing SignalEvent and PostMessage (PostMessage runs on the host thread): same results, counts and state", async () => {
+    // Connection 100 + k leads to the event ports; 99 leads nowhere. PostMessage records: memory
+    // form reads 8 bytes then zeros (MessageType 0 -> INVALID_PARAMETER once past the ports), fast
+    // form breaks a control rule.
+    const doc = lib.parseScenario(contentionScenario());
+    const n = 4_001;
+    const records = new Uint8Array(new SharedArrayBuffer(n * 16));
+    const words = new Uint32Array(records.buffer);
+    for (let i = 0; i < n; i++) {
+      const post = HvCallCode.PostMessage;
+      const kind = i % 6;
+      if (kind === 0) writeRecord(words, i, post, 100 + (i % AREAS.length), 0);
+      else if (kind === 1) writeRecord(words, i, (post | CONTROL_FAST_BIT) >>> 0, 100, 0);
+      else if (kind === 2) writeRecord(words, i, post, 99, 0);
+      else if (kind === 3) writeRecord(words, i, post, 100, 1);
+      else
+        writeRecord(
+          words,
+          i,
+          kind === 4 ? MEMORY_SIGNAL : FAST_SIGNAL,
+          100 + (i % AREAS.length),
+          i % FLAGS,
+        );
+    }
+    const both = (1n << 36n) | (1n << 37n); // PostMessages and SignalEvents
+    const single = lib.loadMachine(doc);
+    single.setPrivilegeMask(CALLER, both);
+    const expected = new Uint32Array(n * 2);
+    const expectedCounts = new Uint32Array(0x10000);
+    new lib.BatchRunner(new lib.Dispatcher(single), { caller: CALLER, vp: 0 }).run(
+      records,
+      expected,
+      expectedCounts,
+    );
+    const shared = lib.loadMachine(doc, { shared: true });
+    shared.setPrivilegeMask(CALLER, both);
+    const results = new Uint32Array(n * 2);
+    const counts = new Uint32Array(0x10000);
+    expect(
+      await lib.runThreaded(shared, records, results, {
+        threads: 3,
+        caller: CALLER,
+        statusCounts: counts,
+      }),
+    ).toBe(n);
+    expect(Array.from(results)).toEqual(Array.from(expected));
+    expect(Array.from(counts)).toEqual(Array.from(expectedCounts));
+    // The event ports are not message ports; an unknown connection; RsvdZ set; the fast form.
+    expect(expected[0]).toBe(lib.HvStatus.INVALID_PORT_ID);
+    expect(expected[2]).toBe(lib.HvStatus.INVALID_HYPERCALL_INPUT);
+    expect(expected[4]).toBe(lib.HvStatus.INVALID_CONNECTION_ID);
+    expect(expected[6]).toBe(lib.HvStatus.INVALID_HYPERCALL_INPUT);
+    expect(expected[8]).toBe(lib.HvStatus.SUCCESS);
+    expect(shared.equals(single.snapshot())).toBe(true);
+  });
+
   it("rejects host mistakes before any thread starts", async () => {
     const doc = lib.parseScenario(contentionScenario());
     const shared = lib.loadMachine(doc, { shared: true });

@@ -192,7 +192,7 @@ function parseFinal(c: Checker, v: unknown, path: string): FinalVpState {
       c.string(x, p, SLOT_RE, "512 lowercase hex digits"),
     ),
     queuedMessages: c.perSint(o.queuedMessages ?? {}, `${path}.queuedMessages`, (x, p) =>
-      c.integer(x, p, 1, 16),
+      c.integer(x, p, 1, 0xffffffff),
     ),
   };
 }

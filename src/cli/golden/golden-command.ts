@@ -6,6 +6,9 @@
  * hvcall's own fixtures/golden/ suite runs through the same code (npm test, npm run fixtures:update).
  */
 import { basename, extname } from "node:path";
+import { Dispatcher } from "../../dispatch/dispatcher.js";
+import { loadMachine } from "../../state/load-machine.js";
+import { TraceEngine } from "../../trace/trace-engine.js";
 import { formatTraceOp } from "../../trace/trace-jsonl.js";
 import { TraceError, TraceOp } from "../../trace/trace-op.js";
 import { CliUsageError, ExitCode, quote } from "../cli-error.js";
@@ -123,9 +126,20 @@ export async function runGoldenNew(tracePath: string, options: GoldenNewOptions)
   const reader = await openTraceReader(tracePath);
   const op = new TraceOp();
   const trace: Record<string, unknown>[] = [];
+  // Ops naming a partition or VP the scenario lacks are reported at their line, as `run` does.
+  const machine = loadMachine(doc);
+  const engine = new TraceEngine(
+    machine,
+    new Dispatcher(machine),
+    { partition: caller, vp },
+    false,
+  );
   try {
     for (;;) {
-      while (reader.take(op)) trace.push(JSON.parse(formatTraceOp(op)) as Record<string, unknown>);
+      while (reader.take(op)) {
+        engine.resolve(op, reader);
+        trace.push(JSON.parse(formatTraceOp(op)) as Record<string, unknown>);
+      }
       if (!(await reader.fill())) break;
     }
   } catch (error) {

@@ -26,6 +26,7 @@ import {
   freeBuffer,
   queuedRecords,
   recordOf,
+  simSlotOffset,
 } from "../../state/message-queues.js";
 import { MSR_SINT0, MSR_STRIDE } from "../../state/synic-registers.js";
 import type { HypercallFrame } from "../hypercall-frame.js";
@@ -170,7 +171,13 @@ function explain(machine: Machine, f: HypercallFrame): string {
   const where = `SINT ${sint} of VP ${t.vpIndex[v]} in partition ${t.partitionId[t.vpPartition[v]!]}`;
   const waiting = queuedRecords(t, v, sint);
   if (waiting.includes(f.note)) {
-    return `queued on ${where} (${waiting.length} waiting): the slot holds an undelivered message or older ones wait first`;
+    const at = simSlotOffset(v, sint);
+    const slotType = t.sim[at]! | t.sim[at + 1]! | t.sim[at + 2]! | t.sim[at + 3]!;
+    const reason =
+      slotType !== 0
+        ? "the SIM slot still holds a message the guest has not emptied (MessagePending is set in it)"
+        : "older messages wait first (the guest emptied the slot but has not written EOM yet)";
+    return `queued on ${where} through ${port}, ${waiting.length} waiting: ${reason}`;
   }
   const sintLo = t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * sint]!;
   const interrupt =
@@ -179,7 +186,7 @@ function explain(machine: Machine, f: HypercallFrame): string {
       : (sintLo & SINT_MASKED_BIT) !== 0
         ? "no interrupt: the SINT is masked (the interrupt is lost)"
         : "interrupt asserted";
-  return `delivered into the SIM slot of ${where} from ${port}; ${interrupt}`;
+  return `delivered through ${port} into the SIM slot of ${where}; ${interrupt}`;
 }
 
 /** The dispatcher's row for HvCallPostMessage (call code 0x005C; docs/post-message.md). */

@@ -12,7 +12,10 @@ import { HV_PAGE_SIZE } from "../../../src/abi/hv-page.js";
 import { CONTROL_FAST_BIT } from "../../../src/abi/hypercall-control.js";
 import { HYPERCALL_INPUT_ALIGNMENT } from "../../../src/abi/hypercall-input.js";
 import { EVENT_FLAGS_PER_SINT, SINT_COUNT } from "../../../src/abi/sief-page.js";
-import { encodeSignalEventInput, SIGNAL_EVENT_INPUT_SIZE } from "../../../src/abi/signal-event-input.js";
+import {
+  encodeSignalEventInput,
+  SIGNAL_EVENT_INPUT_SIZE,
+} from "../../../src/abi/signal-event-input.js";
 import {
   SCONTROL_ENABLE_BIT,
   SINT_AUTO_EOI_BIT,

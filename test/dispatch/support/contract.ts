@@ -66,7 +66,9 @@ export function setup(options: SetupOptions = {}): { machine: Machine; dispatche
 export function wordsBytes(words: readonly number[]): Uint8Array {
   const out = new Uint8Array(words.length * 4);
   const view = new DataView(out.buffer);
-  words.forEach((w, i) => view.setUint32(4 * i, w >>> 0, true));
+  words.forEach((w, i) => {
+    view.setUint32(4 * i, w >>> 0, true);
+  });
   return out;
 }
 
@@ -105,19 +107,27 @@ export function expectBoth(call: Call, status: number, reps: number): Both {
   const r8 = call.r8 ?? 0n;
   const prepare = () => {
     const ctx = setup(call.options);
-    for (const [gpa, bytes] of call.write ?? []) expect(ctx.machine.guestWrite(CALLER, gpa, bytes)).toBe("ok");
+    for (const [gpa, bytes] of call.write ?? [])
+      expect(ctx.machine.guestWrite(CALLER, gpa, bytes)).toBe("ok");
     return ctx;
   };
   const a = prepare();
   const before = a.machine.snapshot();
-  const out = hypercall(a.dispatcher, { caller: CALLER, control: call.control, input: call.rdx, input2: r8 }, { explain: true });
+  const out = hypercall(
+    a.dispatcher,
+    { caller: CALLER, control: call.control, input: call.rdx, input2: r8 },
+    { explain: true },
+  );
   const b = prepare();
   const c = u64ToHalves(call.control);
   const d = u64ToHalves(call.rdx);
   const e = u64ToHalves(r8);
   const outcome = b.dispatcher.dispatch(0, 0, c.lo, c.hi, d.lo, d.hi, e.lo, e.hi);
   const label = `control 0x${call.control.toString(16)}: ${out.check} ${out.why}`;
-  expect([hvStatusName(outcomeStatus(outcome)), outcomeReps(outcome)], label).toEqual([hvStatusName(status), reps]);
+  expect([hvStatusName(outcomeStatus(outcome)), outcomeReps(outcome)], label).toEqual([
+    hvStatusName(status),
+    reps,
+  ]);
   expect(outcome, label).toBe(packOutcome(status, reps));
   expect([out.statusName, out.repsCompleted, out.resultLo, out.resultHi], label).toEqual([
     hvStatusName(status),
@@ -131,9 +141,14 @@ export function expectBoth(call: Call, status: number, reps: number): Both {
 }
 
 /** Records (control, 8 input bytes as a u64) through a BatchRunner: (status, reps) per record. */
-export function runBatch(machine: Machine, dispatcher: Dispatcher, list: readonly (readonly [bigint, bigint])[]): number[][] {
+export function runBatch(
+  dispatcher: Dispatcher,
+  list: readonly (readonly [bigint, bigint])[],
+): number[][] {
   const records = new Uint8Array(list.length * RECORD_SIZE);
-  list.forEach(([control, input], i) => records.set(encodeRecord(control, input), i * RECORD_SIZE));
+  list.forEach(([control, input], i) => {
+    records.set(encodeRecord(control, input), i * RECORD_SIZE);
+  });
   const results = new Uint32Array(list.length * RESULT_WORDS);
   new BatchRunner(dispatcher, { caller: CALLER }).run(records, results);
   return list.map((_, i) => [results[2 * i]!, results[2 * i + 1]!]);

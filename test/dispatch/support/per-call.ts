@@ -6,8 +6,13 @@
  */
 import { CONTROL_FAST_BIT } from "../../../src/abi/hypercall-control.js";
 import { u64Lo } from "../../../src/abi/u64.js";
+import {
+  type Dispatcher,
+  type HypercallOutcome,
+  hypercall,
+  type Machine,
+} from "../../../src/index.js";
 import { GuestMemory } from "../../../src/state/guest-memory.js";
-import { type Dispatcher, type HypercallOutcome, hypercall, type Machine } from "../../../src/index.js";
 
 const FAST = BigInt(CONTROL_FAST_BIT);
 const PAGE_OFFSET_MASK = 0xfff;
@@ -29,7 +34,8 @@ export interface RecordCall {
 
 export function hypercallAsRecord(d: Dispatcher, call: RecordCall): HypercallOutcome {
   const request = { caller: call.caller, vp: call.vp, control: call.control };
-  if ((call.control & FAST) !== 0n) return hypercall(d, { ...request, input: u64OfBytes(call.input) });
+  if ((call.control & FAST) !== 0n)
+    return hypercall(d, { ...request, input: u64OfBytes(call.input) });
   const machine = d.machine;
   const memory = machine.memory[machine.requirePartition(call.caller)]!;
   const saved = memory.ramPage(GuestMemory.pageOfGpa(call.scratchGpa))?.slice();
@@ -45,7 +51,11 @@ export function hypercallAsRecord(d: Dispatcher, call: RecordCall): HypercallOut
 }
 
 /** The bytes a guest access finds at the scratch page (undefined: nothing there). */
-export function scratchView(machine: Machine, caller: number, scratchGpa: bigint): Buffer | undefined {
+export function scratchView(
+  machine: Machine,
+  caller: number,
+  scratchGpa: bigint,
+): Buffer | undefined {
   const bytes = machine.guestRead(caller, scratchGpa & ~BigInt(PAGE_OFFSET_MASK), 4096);
   return bytes === undefined ? undefined : Buffer.from(bytes);
 }

@@ -6,10 +6,17 @@
  * The calls go through the public API (src/index.ts); the ABI constants come from src/abi.
  */
 import { expect } from "vitest";
-import { EVENT_FLAGS_BYTES_PER_SINT, SIEF_PAGE_BYTES } from "../../../src/abi/sief-page.js";
 import { encodeControlBigInt, type HypercallControl } from "../../../src/abi/hypercall-control.js";
-import { outcomeReps, outcomeStatus, resultReservedBitsClear } from "../../../src/abi/hypercall-result.js";
-import { encodeSignalEventInput, type SignalEventInput } from "../../../src/abi/signal-event-input.js";
+import {
+  outcomeReps,
+  outcomeStatus,
+  resultReservedBitsClear,
+} from "../../../src/abi/hypercall-result.js";
+import { EVENT_FLAGS_BYTES_PER_SINT, SIEF_PAGE_BYTES } from "../../../src/abi/sief-page.js";
+import {
+  encodeSignalEventInput,
+  type SignalEventInput,
+} from "../../../src/abi/signal-event-input.js";
 import {
   SCONTROL_ENABLE_BIT,
   SINT_MASKED_BIT,
@@ -278,7 +285,8 @@ export function run(json: ScenarioJson, call: CallSpec, via: EntryPoint = "hyper
     if (placeAt !== null) addMemory(s, caller, placeAt, encodeSignalEventInput(input));
   }
   const machine = loadMachine(parseScenario(s));
-  const dispatcher = call.rows === undefined ? new Dispatcher(machine) : new Dispatcher(machine, call.rows);
+  const dispatcher =
+    call.rows === undefined ? new Dispatcher(machine) : new Dispatcher(machine, call.rows);
   const before = machine.snapshot();
   if (via === "hypercall") {
     const out = hypercall(dispatcher, { caller, vp: call.vp ?? 0, control: ctl, input: register });
@@ -298,7 +306,13 @@ export function run(json: ScenarioJson, call: CallSpec, via: EntryPoint = "hyper
     r.hi,
   );
   // The outcome packs status | reps completed << 16; the result value is (status, reps).
-  return { status: outcomeStatus(outcome), resultLo: outcomeStatus(outcome), resultHi: outcomeReps(outcome), machine, before };
+  return {
+    status: outcomeStatus(outcome),
+    resultLo: outcomeStatus(outcome),
+    resultHi: outcomeReps(outcome),
+    machine,
+    before,
+  };
 }
 
 /**
@@ -321,10 +335,7 @@ export function expectCall(json: ScenarioJson, call: CallSpec, status: number): 
     }
   }
   const [a, b] = runs;
-  expect(
-    a!.machine.equals(b!.machine.snapshot()),
-    "entry points disagree on state",
-  ).toBe(true);
+  expect(a!.machine.equals(b!.machine.snapshot()), "entry points disagree on state").toBe(true);
   return a!;
 }
 

@@ -8,8 +8,18 @@ import { HvCallCode } from "../../../src/abi/call-code.js";
 import { CONTROL_FAST_BIT } from "../../../src/abi/hypercall-control.js";
 import { privilegeMaskOf } from "../../../src/abi/partition-privilege.js";
 import { SINT_COUNT } from "../../../src/abi/sief-page.js";
-import { HvSynicMsr, SINT_MASKED_BIT, SINT_POLLING_BIT, SINT_RESET_VALUE } from "../../../src/abi/synic-msr.js";
-import { type Machine, parseScenario, RECORD_SIZE, type ScenarioDocument } from "../../../src/index.js";
+import {
+  HvSynicMsr,
+  SINT_MASKED_BIT,
+  SINT_POLLING_BIT,
+  SINT_RESET_VALUE,
+} from "../../../src/abi/synic-msr.js";
+import {
+  type Machine,
+  parseScenario,
+  RECORD_SIZE,
+  type ScenarioDocument,
+} from "../../../src/index.js";
 
 export const FAST = CONTROL_FAST_BIT;
 export const SIGNAL_FAST = (HvCallCode.SignalEvent | FAST) >>> 0;
@@ -157,11 +167,17 @@ export const scenario: fc.Arbitrary<ScenarioDocument> = fc
  */
 export const readyScenario: fc.Arbitrary<ScenarioDocument> = fc
   .record({
-    sints: fc.array(fc.array(sintValue, { minLength: 4, maxLength: 4 }), { minLength: 2, maxLength: 2 }),
-    targets: fc.array(fc.tuple(fc.constantFrom<number | "any">(0, 1, "any"), fc.integer({ min: 0, max: 3 })), {
-      minLength: 4,
-      maxLength: 4,
+    sints: fc.array(fc.array(sintValue, { minLength: 4, maxLength: 4 }), {
+      minLength: 2,
+      maxLength: 2,
     }),
+    targets: fc.array(
+      fc.tuple(fc.constantFrom<number | "any">(0, 1, "any"), fc.integer({ min: 0, max: 3 })),
+      {
+        minLength: 4,
+        maxLength: 4,
+      },
+    ),
   })
   .map(({ sints, targets }) =>
     parseScenario({
@@ -220,7 +236,10 @@ const control = fc.oneof(
   // One stray bit anywhere in the control value.
   {
     arbitrary: fc
-      .tuple(fc.constantFrom(SIGNAL_FAST, SIGNAL_MEMORY, POST_MEMORY), fc.integer({ min: 16, max: 63 }))
+      .tuple(
+        fc.constantFrom(SIGNAL_FAST, SIGNAL_MEMORY, POST_MEMORY),
+        fc.integer({ min: 16, max: 63 }),
+      )
       .map(([lo, bit]) =>
         bit < 32 ? [(lo ^ (1 << bit)) >>> 0, 0] : [lo, (1 << (bit - 32)) >>> 0],
       ),
@@ -309,7 +328,11 @@ const msrValue = fc.constantFrom(
 
 export const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ kind: fc.constant("active" as const), partition: partitionId, active: fc.boolean() }),
-  fc.record({ kind: fc.constant("delete" as const), partition: partitionId, port: fc.constantFrom(...PORT_IDS) }),
+  fc.record({
+    kind: fc.constant("delete" as const),
+    partition: partitionId,
+    port: fc.constantFrom(...PORT_IDS),
+  }),
   fc.record({
     kind: fc.constant("msr" as const),
     partition: partitionId,
@@ -339,13 +362,26 @@ export const action: fc.Arbitrary<Action> = fc.oneof(
 
 /** A host action that takes a route away: the owner deactivated, the port deleted, the SynIC off. */
 export const routeBreaker: fc.Arbitrary<Action> = fc.oneof(
-  fc.record({ kind: fc.constant("active" as const), partition: partitionId, active: fc.constant(false) }),
-  fc.record({ kind: fc.constant("delete" as const), partition: partitionId, port: fc.constantFrom(...PORT_IDS) }),
+  fc.record({
+    kind: fc.constant("active" as const),
+    partition: partitionId,
+    active: fc.constant(false),
+  }),
+  fc.record({
+    kind: fc.constant("delete" as const),
+    partition: partitionId,
+    port: fc.constantFrom(...PORT_IDS),
+  }),
   fc.record({
     kind: fc.constant("msr" as const),
     partition: partitionId,
     vp: fc.constantFrom(...VP_INDEXES),
-    msr: fc.constantFrom(HvSynicMsr.SCONTROL, HvSynicMsr.SIEFP, HvSynicMsr.SINT0, HvSynicMsr.SINT0 + 1),
+    msr: fc.constantFrom(
+      HvSynicMsr.SCONTROL,
+      HvSynicMsr.SIEFP,
+      HvSynicMsr.SINT0,
+      HvSynicMsr.SINT0 + 1,
+    ),
     // SCONTROL / SIEFP 0 turn the SynIC or the page off; SINTx 0x10000 masks it. (A SINT write of
     // 0, unmasked with vector 0, is refused now (#GP, synic.md §1): then nothing changes.)
     value: fc.constantFrom(0n, BigInt(SINT_RESET_VALUE)),
