@@ -265,6 +265,7 @@ export class SignalEventKernel {
     for (let i = from, w = from * WORDS; i < to; i++, w += WORDS) {
       const cLo = words[w + CONTROL_LO]!;
       let outcome: number;
+      let hi = 0; // reps completed: 0 for every record the kernel runs itself
       if (
         words[w + CONTROL_HI] === 0 &&
         ((cLo === fastControl && fastReady) || (cLo === memoryControl && memoryReady))
@@ -334,6 +335,7 @@ export class SignalEventKernel {
         }
       } else {
         outcome = fallback.dispatchRecord(words, w);
+        hi = outcome >>> REPS_SHIFT;
         // Another call that succeeded may have changed the machine (a failed one changes nothing),
         // and so may a listener: recompute every route.
         if ((outcome & STATUS_MASK) === SUCCESS || machine.hasSintListeners) {
@@ -344,7 +346,7 @@ export class SignalEventKernel {
       }
       const status = outcome & STATUS_MASK;
       results[i * RESULT] = status;
-      results[i * RESULT + 1] = outcome >>> REPS_SHIFT;
+      results[i * RESULT + 1] = hi;
       if (statusCounts !== undefined) statusCounts[status] = statusCounts[status]! + 1;
     }
   }
