@@ -26,7 +26,8 @@ import {
   RECORD_WORDS,
   RESULT_WORDS,
 } from "../hypercall-record.js";
-import { portStatus, signalEventRow, signalTargetVp, sintPolling } from "./signal-event.js";
+import { portStatus } from "./connection-port.js";
+import { signalEventRow, signalTargetVp, sintPolling } from "./signal-event.js";
 
 /** What the batch kernel hands every record it does not run itself to (the generic path). */
 export interface RecordFallback {
