@@ -11,6 +11,8 @@ export const HV_MESSAGE_HEADER_SIZE = 16;
 export const HV_MESSAGE_PAYLOAD_MAX = HV_MESSAGE_SIZE - HV_MESSAGE_HEADER_SIZE;
 /** HvMessageTypeNone: a slot whose MessageType is 0 is empty. */
 export const HV_MESSAGE_TYPE_NONE = 0;
+/** Guest message buffers each port owns (TLFS "Inter-Partition Communication" > "Guest Message Buffers"). */
+export const HV_MESSAGE_BUFFERS_PER_PORT = 16;
 /** Message types with bit 31 set are the hypervisor's own (TLFS HV_MESSAGE_TYPE). */
 export const HV_MESSAGE_TYPE_HYPERVISOR_BIT = 0x80000000;
 

@@ -68,7 +68,7 @@ export class BatchRunner implements RecordFallback {
     const machine = dispatcher.machine;
     this.dispatcher = dispatcher;
     this.callerSlot = machine.requirePartition(options.caller, "caller");
-    this.vpSlot = machine.requireVp(options.caller, options.vp ?? 0);
+    this.vpSlot = machine.requireVp(options.caller, options.vp ?? 0, "vp", "caller");
     this.memory = machine.memory[this.callerSlot]!;
     const gpa =
       options.scratchGpa === undefined

@@ -1,6 +1,6 @@
 import { hvCallCodeName } from "../abi/call-code.js";
 import { HV_PAGE_OFFSET_MASK, HV_PAGE_SIZE } from "../abi/hv-page.js";
-import { controlViolations } from "../abi/hypercall-control.js";
+import { CONTROL_CALL_CODE_MASK, controlViolations } from "../abi/hypercall-control.js";
 import { FAST_INPUT_MAX_BYTES, HYPERCALL_INPUT_ALIGNMENT } from "../abi/hypercall-input.js";
 import { PARTITION_PRIVILEGE_NAMES, PartitionPrivilegeBit } from "../abi/partition-privilege.js";
 import { formatU64Hex, halvesToU64 } from "../abi/u64.js";
@@ -38,7 +38,7 @@ function gpaText(lo: number, hi: number): string {
 function genericWhy(dispatcher: Dispatcher): string {
   const f = dispatcher.frame;
   const t = dispatcher.machine.tables;
-  const code = f.controlLo & 0xffff;
+  const code = f.controlLo & CONTROL_CALL_CODE_MASK;
   const registered = dispatcher.rowAt(f.rowIndex);
   if (registered === undefined) {
     const implemented = dispatcher.registeredRows

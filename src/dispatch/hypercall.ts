@@ -55,7 +55,7 @@ export function hypercall(
   if (typeof request !== "object" || request === null)
     throw new TypeError("hypercall: expected a request object");
   const callerSlot = machine.requirePartition(request.caller, "caller");
-  const vpSlot = machine.requireVp(request.caller, request.vp ?? 0);
+  const vpSlot = machine.requireVp(request.caller, request.vp ?? 0, "vp", "caller");
   const control = requireU64(request.control, "control");
   const input = requireU64(request.input, "input");
   const input2 = request.input2 === undefined ? 0n : requireU64(request.input2, "input2");

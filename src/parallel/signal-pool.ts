@@ -98,7 +98,7 @@ export class SignalPool {
     }
     const vps = options.vps ?? [options.vp ?? 0];
     if (vps.length === 0) throw new RangeError("vps must name at least one VP index");
-    for (const vp of vps) machine.requireVp(options.caller, vp);
+    for (const vp of vps) machine.requireVp(options.caller, vp, "vp", "caller");
     // Host checks (unknown caller or VP, bad scratch GPA) throw here, on this thread.
     this.host = new BatchRunner(new Dispatcher(machine), {
       caller: options.caller,

@@ -116,7 +116,6 @@ export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {})
       t.portFlagCount[q] = port.flagCount;
       if (t.portType[q] === HvPortType.Message) {
         t.portMessageOrdinal[q] = ordinal;
-        t.messagePortSlot[ordinal] = q;
         ordinal++;
       }
       if (!portLookup.insert(ps, port.id, q)) {

@@ -1,3 +1,4 @@
+import { HV_MESSAGE_BUFFERS_PER_PORT, HV_MESSAGE_SIZE } from "../abi/hv-message.js";
 import { SIEF_PAGE_BYTES, SIM_PAGE_BYTES, SINT_COUNT } from "../abi/sief-page.js";
 import { MSR_STRIDE } from "./synic-registers.js";
 
@@ -24,10 +25,10 @@ export interface MachineCounts {
   readonly connCapacity: number;
 }
 
-/** Guest message buffers per port (TLFS "Guest Message Buffers"; docs/synic.md §5). */
-export const MESSAGE_BUFFERS_PER_PORT = 16;
+/** Guest message buffers per port (docs/synic.md §5): one message record each. */
+export const MESSAGE_BUFFERS_PER_PORT = HV_MESSAGE_BUFFERS_PER_PORT;
 /** Bytes of one queued message record: the HV_MESSAGE it will be delivered as. */
-export const MESSAGE_RECORD_BYTES = 256;
+export const MESSAGE_RECORD_BYTES = HV_MESSAGE_SIZE;
 
 type Dimension = keyof MachineCounts | "messageRecords";
 
@@ -105,8 +106,6 @@ export const TABLES = {
   portMessageOrdinal: { type: Int32Array, dim: "ports", fill: -1 },
 
   // Guest message buffers: 16 per message port, record r = ordinal * 16 + buffer.
-  /** The message port slot of each ordinal. */
-  messagePortSlot: { type: Int32Array, dim: "messagePorts" },
   /** Bit b set: buffer b of the port holds a queued message. */
   messageBuffersUsed: { type: Uint16Array, dim: "messagePorts" },
   /** The next record in the same queue, or NO_MESSAGE. */

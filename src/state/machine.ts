@@ -26,9 +26,9 @@ import {
   MSR_SCONTROL,
   MSR_SIEFP,
   MSR_SIMP,
-  MSR_SINT0,
   MSR_STRIDE,
   SynicRegisters,
+  sintLoIndex,
 } from "./synic-registers.js";
 
 export type { ListenerErrorHandler, SintAssertionListener, SintSource } from "./sint-listeners.js";
@@ -123,8 +123,13 @@ export class Machine {
     return -1;
   }
 
-  requireVp(partitionId: number, vpIndex: number, what = "vp"): number {
-    const p = this.requirePartition(partitionId);
+  requireVp(
+    partitionId: number,
+    vpIndex: number,
+    what = "vp",
+    partitionWhat = "partition",
+  ): number {
+    const p = this.requirePartition(partitionId, partitionWhat);
     const v = this.vpSlot(p, requireU32(vpIndex, what));
     if (v < 0)
       throw new RangeError(`${what}: partition ${partitionId} has no VP with index ${vpIndex}`);
@@ -232,7 +237,9 @@ export class Machine {
 
   /**
    * HV_ANY_VP for events: the lowest-index VP of the partition slot whose SynIC and SIEF page are
-   * enabled, or ANY_VP_NONE_ENABLED. Cached; SynIC register writes make it stale.
+   * enabled, or ANY_VP_NONE_ENABLED. Cached, and SynIC register writes make it stale — except on a
+   * shared machine, where a worker's scan could store its answer over a host write's "stale" mark
+   * (found in review), so it is computed every time (the batch kernel caches routes per run).
    */
   anyVp(partitionSlot: number): number {
     return this.anyVpOf(partitionSlot, this.tables.anyVpSief, MSR_SIEFP);
@@ -244,16 +251,16 @@ export class Machine {
   }
 
   private anyVpOf(partitionSlot: number, cache: Int32Array, off: number): number {
-    const cached = cache[partitionSlot]!;
-    if (cached !== ANY_VP_STALE) return cached;
     const t = this.tables;
+    const cached = t.shared ? ANY_VP_STALE : cache[partitionSlot]!;
+    if (cached !== ANY_VP_STALE) return cached;
     const start = t.partitionVpStart[partitionSlot]!;
     const end = start + t.partitionVpCount[partitionSlot]!;
     let found = ANY_VP_NONE_ENABLED;
     for (let v = start; v < end && found === ANY_VP_NONE_ENABLED; v++) {
       if (this.pageReady(v, off)) found = v;
     }
-    cache[partitionSlot] = found;
+    if (!t.shared) cache[partitionSlot] = found;
     return found;
   }
 
@@ -282,6 +289,7 @@ export class Machine {
 
   /** Deletes a port (it keeps answering lookups, as deleted); its queued messages are dropped. */
   deletePort(partitionId: number, portId: number): void {
+    this.requirePartition(partitionId);
     const q = this.portSlot(partitionId, requireU32(portId, "port id"));
     if (q < 0) throw new RangeError(`partition ${partitionId} owns no port ${portId}`);
     this.tables.portDeleted[q] = 1;
@@ -350,7 +358,7 @@ export class Machine {
     if (t.shared) Atomics.add(t.sintAssertions, i, 1);
     else t.sintAssertions[i] = (t.sintAssertions[i]! + 1) >>> 0;
     if (this.listeners.any) {
-      const vector = t.msrs[vpSlot * MSR_STRIDE + MSR_SINT0 + 2 * sint]! & SINT_VECTOR_MASK;
+      const vector = t.msrs[sintLoIndex(vpSlot, sint)]! & SINT_VECTOR_MASK;
       this.listeners.notify(
         t.partitionId[t.vpPartition[vpSlot]!]!,
         t.vpIndex[vpSlot]!,

@@ -15,7 +15,7 @@ import {
   MESSAGE_RECORD_BYTES,
   NO_MESSAGE,
 } from "./machine-tables.js";
-import { MSR_SINT0, MSR_STRIDE } from "./synic-registers.js";
+import { sintLoIndex } from "./synic-registers.js";
 
 /**
  * SynIC message queues and delivery (docs/synic.md §5), in the machine's typed arrays: each message
@@ -109,6 +109,11 @@ export function simSlotOffset(vpSlot: number, sint: number): number {
   return vpSlot * SIM_PAGE_BYTES + sint * SIM_SLOT_BYTES;
 }
 
+/** True when (VP slot, SINT)'s SIM slot is empty: its MessageType is HvMessageTypeNone. */
+export function simSlotEmpty(sim: Uint8Array, vpSlot: number, sint: number): boolean {
+  return slotEmpty(sim, simSlotOffset(vpSlot, sint));
+}
+
 function slotEmpty(sim: Uint8Array, at: number): boolean {
   // MessageType (bytes 0..3) = HvMessageTypeNone.
   return (
@@ -149,7 +154,7 @@ export function attemptDelivery(machine: Machine, vpSlot: number, sint: number):
   else sim[at + MESSAGE_FLAGS_OFFSET] = sim[at + MESSAGE_FLAGS_OFFSET]! | MESSAGE_PENDING_BIT;
   t.queueLength[queue] = t.queueLength[queue]! - 1;
   freeRecord(machine, r);
-  const sintLo = t.msrs[vpSlot * MSR_STRIDE + MSR_SINT0 + 2 * sint]!;
+  const sintLo = t.msrs[sintLoIndex(vpSlot, sint)]!;
   if ((sintLo & (SINT_MASKED_BIT | SINT_POLLING_BIT)) === 0)
     machine.assertSint(vpSlot, sint, "message");
 }

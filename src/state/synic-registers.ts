@@ -20,6 +20,11 @@ export const MSR_SIMP = 4;
 export const MSR_SINT0 = 6;
 export const MSR_STRIDE = MSR_SINT0 + 2 * SINT_COUNT;
 
+/** The register-file index of SINTn's low half for VP slot v (the bits every check reads). */
+export function sintLoIndex(v: number, sint: number): number {
+  return v * MSR_STRIDE + MSR_SINT0 + 2 * sint;
+}
+
 /** The register-file word offset of a stored SynIC MSR, or -1 for any other MSR number. */
 export function msrOffset(msr: number): number {
   if (msr === HvSynicMsr.SCONTROL) return MSR_SCONTROL;

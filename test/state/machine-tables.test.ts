@@ -38,7 +38,7 @@ const LENGTHS: Readonly<Record<string, number>> = {
   sim: 3 * 4096,
   queueHead: 3 * 16,
   portId: 5,
-  messagePortSlot: 2,
+  messageBuffersUsed: 2, // one bitmask per message port
   messageNext: 2 * 16,
   messageBytes: 2 * 16 * 256,
   connId: 7,

@@ -1,4 +1,5 @@
 import { HvPortType } from "../../abi/port-type.js";
+import { HV_SYNIC_SINT, SCONTROL_ENABLE_BIT, SYNIC_PAGE_ENABLE_BIT } from "../../abi/synic-msr.js";
 import { formatU64Hex, halvesToU64 } from "../../abi/u64.js";
 import type { Machine } from "../../state/machine.js";
 import { ANY_VP_NONE_ENABLED, TARGET_VP_ANY } from "../../state/machine-tables.js";
@@ -6,8 +7,8 @@ import {
   MSR_SCONTROL,
   MSR_SIEFP,
   MSR_SIMP,
-  MSR_SINT0,
   MSR_STRIDE,
+  sintLoIndex,
 } from "../../state/synic-registers.js";
 
 /**
@@ -73,9 +74,11 @@ export function describeTargetVp(machine: Machine, q: number, page: "SIEFP" | "S
   const off = page === "SIEFP" ? MSR_SIEFP : MSR_SIMP;
   const regs =
     `SCONTROL ${msrText(machine, v, MSR_SCONTROL)}, ${page} ${msrText(machine, v, off)}, ` +
-    `SINT${sint} ${formatU64Hex(t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * sint]!, t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * sint + 1]!)}`;
+    `SINT${sint} ${formatU64Hex(t.msrs[sintLoIndex(v, sint)]!, t.msrs[sintLoIndex(v, sint) + 1]!)}`;
   return `${port} targets VP ${t.vpIndex[v]}, whose ${regs}: ${synicVerdict(machine, v, off, sint, page)}`;
 }
+
+const S = HV_SYNIC_SINT.fields;
 
 function synicVerdict(
   machine: Machine,
@@ -85,8 +88,9 @@ function synicVerdict(
   page: string,
 ): string {
   const m = machine.tables.msrs;
-  if ((m[v * MSR_STRIDE + MSR_SCONTROL]! & 1) === 0)
+  if ((m[v * MSR_STRIDE + MSR_SCONTROL]! & SCONTROL_ENABLE_BIT) === 0)
     return "the SynIC is disabled (SCONTROL.Enable 0)";
-  if ((m[v * MSR_STRIDE + off]! & 1) === 0) return `the page is disabled (${page}.Enable 0)`;
-  return `SINT${sint} is masked (bit 16) and not polling (bit 18)`;
+  if ((m[v * MSR_STRIDE + off]! & SYNIC_PAGE_ENABLE_BIT) === 0)
+    return `the page is disabled (${page}.Enable 0)`;
+  return `SINT${sint} is masked (${S.masked.bits}) and not polling (${S.polling.bits})`;
 }

@@ -1,6 +1,7 @@
 import { HvCallCode } from "../../abi/call-code.js";
 import { CONNECTION_ID_RESERVED_MASK, HV_CONNECTION_ID } from "../../abi/connection-id.js";
 import {
+  HV_MESSAGE_BUFFERS_PER_PORT,
   HV_MESSAGE_PAYLOAD_MAX,
   HV_MESSAGE_TYPE_HYPERVISOR_BIT,
   HV_MESSAGE_TYPE_NONE,
@@ -26,9 +27,9 @@ import {
   freeBuffer,
   queuedRecords,
   recordOf,
-  simSlotOffset,
+  simSlotEmpty,
 } from "../../state/message-queues.js";
-import { MSR_SINT0, MSR_STRIDE } from "../../state/synic-registers.js";
+import { sintLoIndex } from "../../state/synic-registers.js";
 import type { HypercallFrame } from "../hypercall-frame.js";
 import type { HypercallRow } from "../hypercall-row.js";
 import { ConnectionStep, portStatus } from "./connection-port.js";
@@ -129,8 +130,9 @@ function execute(machine: Machine, f: HypercallFrame): number {
   // 12. Queue the message on (VP, TargetSint), then one delivery attempt there.
   f.step = PostMessageStep.Queue;
   const sint = t.portTargetSint[q]!;
+  // For the explanation: this message's record, and whether the slot was empty before.
+  f.note = recordOf(ordinal, b) * 2 + (simSlotEmpty(t.sim, v, sint) ? 1 : 0);
   enqueueMessage(machine, ordinal, b, q, v, sint, type, size, input, PAYLOAD_WORD);
-  f.note = recordOf(ordinal, b);
   attemptDelivery(machine, v, sint);
   return HvStatus.SUCCESS;
 }
@@ -165,22 +167,20 @@ function explain(machine: Machine, f: HypercallFrame): string {
   }
   const port = `port ${t.portId[q]} of partition ${t.partitionId[t.portPartition[q]!]}`;
   if (f.step === PostMessageStep.Buffers) {
-    return `all 16 message buffers of ${port} hold messages that are not delivered yet`;
+    return `all ${HV_MESSAGE_BUFFERS_PER_PORT} message buffers of ${port} hold messages that are not delivered yet`;
   }
   const v = messageTargetVp(machine, q);
   const sint = t.portTargetSint[q]!;
   const where = `SINT ${sint} of VP ${t.vpIndex[v]} in partition ${t.partitionId[t.vpPartition[v]!]}`;
   const waiting = queuedRecords(t, v, sint);
-  if (waiting.includes(f.note)) {
-    const at = simSlotOffset(v, sint);
-    const slotType = t.sim[at]! | t.sim[at + 1]! | t.sim[at + 2]! | t.sim[at + 3]!;
+  if (waiting.includes(f.note >>> 1)) {
     const reason =
-      slotType !== 0
-        ? "the SIM slot still holds a message the guest has not emptied (MessagePending is set in it)"
-        : "older messages wait first (the guest emptied the slot but has not written EOM yet)";
+      (f.note & 1) === 0
+        ? "the SIM slot holds a message the guest has not emptied (MessagePending is set in it)"
+        : "older messages waited first: the guest had emptied the slot (without writing EOM), the oldest was delivered into it";
     return `queued on ${where} through ${port}, ${waiting.length} waiting: ${reason}`;
   }
-  const sintLo = t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * sint]!;
+  const sintLo = t.msrs[sintLoIndex(v, sint)]!;
   const interrupt =
     (sintLo & SINT_POLLING_BIT) !== 0
       ? "no interrupt: the SINT is polling"

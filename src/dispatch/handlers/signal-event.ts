@@ -17,7 +17,7 @@ import {
   type MachineTables,
   TARGET_VP_ANY,
 } from "../../state/machine-tables.js";
-import { MSR_SINT0, MSR_STRIDE } from "../../state/synic-registers.js";
+import { sintLoIndex } from "../../state/synic-registers.js";
 import type { HypercallFrame } from "../hypercall-frame.js";
 import type { HypercallRow } from "../hypercall-row.js";
 import { ConnectionStep, portStatus } from "./connection-port.js";
@@ -34,8 +34,9 @@ export const SignalEventStep = {
   SetFlag: 11,
 } as const;
 
-/** What step 11 did, for the explanation (frame.note). */
+/** What step 11 did, for the explanation: frame.note = target VP slot * 4 + one of these. */
 export const SignalNote = { Asserted: 1, AlreadySet: 2, Polling: 3 } as const;
+const NOTE_KINDS = 4;
 
 // The hot path's field positions, bound once as module constants (src/abi owns the layout).
 const CONNECTION_WORD = SIGNAL_EVENT_CONNECTION_ID.word;
@@ -65,14 +66,14 @@ export function signalTargetVp(machine: Machine, q: number): number {
   } else if (!machine.siefReady(v)) {
     return -HvStatus.INVALID_SYNIC_STATE;
   }
-  const sintLo = t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * t.portTargetSint[q]!]!;
+  const sintLo = t.msrs[sintLoIndex(v, t.portTargetSint[q]!)]!;
   if ((sintLo & MASKED_NOT_POLLING) === SINT_MASKED_BIT) return -HvStatus.INVALID_SYNIC_STATE;
   return v;
 }
 
 /** True when the port's target SINT on VP slot v is polling (no interrupt is asserted for it). */
 export function sintPolling(t: MachineTables, v: number, sint: number): boolean {
-  return (t.msrs[v * MSR_STRIDE + MSR_SINT0 + 2 * sint]! & SINT_POLLING_BIT) !== 0;
+  return (t.msrs[sintLoIndex(v, sint)]! & SINT_POLLING_BIT) !== 0;
 }
 
 /**
@@ -122,11 +123,11 @@ function execute(machine: Machine, f: HypercallFrame): number {
   // not polling.
   f.step = SignalEventStep.SetFlag;
   const sint = t.portTargetSint[q]!;
-  if (!machine.sief.testAndSet(v, sint, t.portBaseFlag[q]! + flagNumber))
-    f.note = SignalNote.AlreadySet;
-  else if (sintPolling(t, v, sint)) f.note = SignalNote.Polling;
+  if (!machine.sief.testAndSet(v, sint, t.portBaseFlag[q]! + flagNumber)) {
+    f.note = v * NOTE_KINDS + SignalNote.AlreadySet;
+  } else if (sintPolling(t, v, sint)) f.note = v * NOTE_KINDS + SignalNote.Polling;
   else {
-    f.note = SignalNote.Asserted;
+    f.note = v * NOTE_KINDS + SignalNote.Asserted;
     machine.assertSint(v, sint, "event");
   }
   return HvStatus.SUCCESS;
@@ -160,12 +161,14 @@ function explain(machine: Machine, f: HypercallFrame): string {
     case SignalEventStep.SynicState:
       return `${via}: ${describeTargetVp(machine, q, "SIEFP")}`;
   }
-  const v = signalTargetVp(machine, q);
+  // The VP the flag went to, as step 11 recorded it (a listener may have changed the machine since).
+  const v = Math.floor(f.note / NOTE_KINDS);
+  const kind = f.note % NOTE_KINDS;
   const sint = t.portTargetSint[q]!;
   const flag = t.portBaseFlag[q]! + input.flagNumber;
   const where = `flag ${flag} (BaseFlagNumber ${t.portBaseFlag[q]} + FlagNumber ${input.flagNumber}) of SINT ${sint} on VP ${t.vpIndex[v]} of partition ${t.partitionId[t.vpPartition[v]!]}`;
-  if (f.note === SignalNote.AlreadySet) return `${where} was set already: no new interrupt`;
-  if (f.note === SignalNote.Polling)
+  if (kind === SignalNote.AlreadySet) return `${where} was set already: no new interrupt`;
+  if (kind === SignalNote.Polling)
     return `${where} is set; SINT ${sint} is polling, so no interrupt is asserted`;
   return `${where} was clear and is set: interrupt asserted on SINT ${sint}`;
 }
