@@ -136,7 +136,7 @@ export function traceOps(s: MessageScenario, count: number, mixed: boolean): Tra
       const g = u64ToHalves(s.simGpa + BigInt(s.sint * SIM_SLOT_BYTES));
       o.gpaLo = g.lo;
       o.gpaHi = g.hi;
-      o.bytes = new Uint8Array(4);
+      o.setBytes(new Uint8Array(4));
     }, TraceOpCode.write);
     op((o) => {
       o.partition = s.receiver;

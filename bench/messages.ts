@@ -4,13 +4,17 @@
  * empties again (a typed-array write, no allocation), with the heap bytes allocated per post.
  */
 import { HvCallCode } from "../src/abi/call-code.js";
+import { outcomeStatus } from "../src/abi/hypercall-result.js";
 import { POST_MESSAGE_INPUT } from "../src/abi/post-message-input.js";
 import { SIM_PAGE_BYTES, SIM_SLOT_BYTES } from "../src/abi/sief-page.js";
+import { HvSynicMsr } from "../src/abi/synic-msr.js";
 import { u64ToHalves } from "../src/abi/u64.js";
 import { Dispatcher } from "../src/dispatch/dispatcher.js";
 import { hypercall } from "../src/dispatch/hypercall.js";
 import { loadMachine } from "../src/state/load-machine.js";
 import { parseScenarioText } from "../src/state/scenario-schema.js";
+import { TraceEngine, TraceResult } from "../src/trace/trace-engine.js";
+import { TraceOp, TraceOpCode } from "../src/trace/trace-op.js";
 import { allocatedBytes, hasGc, timeIt } from "./measure.js";
 
 export interface MessageScenario {
@@ -125,17 +129,31 @@ export async function benchPostMessage(s: MessageScenario): Promise<PostResult[]
       sim[slot + 1] = 0;
     }
   };
+  // The same post as a guest trace runs it: the hypercall op, then the receiving guest's
+  // actions — read the slot, write MessageType 0, RDMSR SIMP, WRMSR EOM — through TraceEngine.
+  const engine = new TraceEngine(machine, dispatcher, { partition: s.sender, vp: 0 });
+  const guestOps = traceEngineOps(s);
+  const result = new TraceResult();
+  const place = { where: "bench" };
+  const viaTraceEngine = () => {
+    for (let i = 0; i < POSTS; i++) {
+      for (const op of guestOps) engine.run(op, place, result);
+      if (outcomeStatus(result.outcome) !== 0) failures++;
+    }
+  };
   const out: PostResult[] = [];
-  for (const [path, fn] of [
-    ["dispatch (u32 halves)", viaDispatch],
-    ["hypercall() (BigInt)", viaHypercall],
+  for (const [path, fn, perPost] of [
+    ["dispatch (u32 halves)", viaDispatch, 1],
+    ["hypercall() (BigInt)", viaHypercall, 1],
+    [`trace engine, per op (${guestOps.length} ops a post)`, viaTraceEngine, guestOps.length],
   ] as const) {
     const t = await timeIt(fn, 5, 500);
-    const bytes = hasGc() ? allocatedBytes(fn, 2) / (2 * POSTS) : null;
+    const calls = POSTS * perPost;
+    const bytes = hasGc() ? allocatedBytes(fn, 2) / (2 * calls) : null;
     out.push({
       path,
-      callsPerSecond: POSTS / (t.p50 / 1e9),
-      nsPerCall: t.p50 / POSTS,
+      callsPerSecond: calls / (t.p50 / 1e9),
+      nsPerCall: t.p50 / calls,
       bytesPerCall: bytes,
     });
   }
@@ -144,4 +162,34 @@ export async function benchPostMessage(s: MessageScenario): Promise<PostResult[]
       `${failures} posts did not succeed: the benchmark measures successful posts only`,
     );
   return out;
+}
+
+/** One post and the receiving guest's handling of it, as trace ops (the post op runs last). */
+function traceEngineOps(s: MessageScenario): TraceOp[] {
+  const slot = u64ToHalves(s.simGpa + BigInt(s.sint * SIM_SLOT_BYTES));
+  const input = u64ToHalves(s.inputGpa);
+  const receiverOp = (code: TraceOp["code"]) => {
+    const op = new TraceOp().reset(code);
+    op.partition = s.receiver;
+    op.vp = 0;
+    return op;
+  };
+  const read = receiverOp(TraceOpCode.read);
+  read.gpaLo = slot.lo;
+  read.gpaHi = slot.hi;
+  read.length = 16;
+  const empty = new TraceOp().reset(TraceOpCode.write);
+  empty.partition = s.receiver;
+  empty.gpaLo = slot.lo;
+  empty.gpaHi = slot.hi;
+  empty.setBytes(new Uint8Array(4));
+  const simp = receiverOp(TraceOpCode.rdmsr);
+  simp.msr = HvSynicMsr.SIMP;
+  const eom = receiverOp(TraceOpCode.wrmsr);
+  eom.msr = HvSynicMsr.EOM;
+  const post = new TraceOp().reset(TraceOpCode.hypercall);
+  post.controlLo = HvCallCode.PostMessage;
+  post.rdxLo = input.lo;
+  post.rdxHi = input.hi;
+  return [read, empty, simp, eom, post];
 }

@@ -480,7 +480,7 @@ async function main(): Promise<void> {
       for (const p of posts) {
         const bytes = p.bytesPerCall === null ? "n/a" : fmt(p.bytesPerCall, 3);
         console.log(
-          `  ${p.path.padEnd(24)} ${fmt(p.callsPerSecond, 0).padStart(12)} calls/s ${fmt(p.nsPerCall, 1).padStart(8)} ns/call ${bytes.padStart(8)} bytes/call`,
+          `  ${p.path.padEnd(40)} ${fmt(p.callsPerSecond, 0).padStart(12)} calls/s ${fmt(p.nsPerCall, 1).padStart(8)} ns/call ${bytes.padStart(8)} bytes/call`,
         );
       }
     }

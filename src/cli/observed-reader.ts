@@ -10,6 +10,8 @@ import { CliUsageError, fsReason, quote } from "./cli-error.js";
 
 const READ_SIZE = 1 << 20;
 const NEWLINE = 0x0a;
+/** The longest observed line: far above any result line (a read's 8 KiB of hex is the longest). */
+const LINE_MAX_BYTES = 1 << 20;
 
 export type ObservedForm = "jsonl" | "bin";
 
@@ -137,9 +139,13 @@ export class ObservedReader {
     for (;;) {
       let nl = this.buffer.indexOf(NEWLINE, this.start);
       if (nl < 0 || nl >= this.end) {
-        if (!this.ended || this.start >= this.end) return false;
+        if (!this.ended || this.start >= this.end) {
+          if (this.end - this.start > LINE_MAX_BYTES) this.lineTooLong();
+          return false;
+        }
         nl = this.end;
       }
+      if (nl - this.start > LINE_MAX_BYTES) this.lineTooLong();
       const text = this.decoder.decode(this.buffer.subarray(this.start, nl));
       this.start = Math.min(nl + 1, this.end);
       const n = this.line++;
@@ -149,6 +155,13 @@ export class ObservedReader {
       this.count++;
       return true;
     }
+  }
+
+  /** A line longer than any result line (not a results file): stop before buffering it all. */
+  private lineTooLong(): never {
+    throw new ObservedError(
+      `line ${this.line}: longer than ${LINE_MAX_BYTES} bytes without a newline; an observed line is one result`,
+    );
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,12 @@ import {
   TRACE_MAGIC,
 } from "../trace/trace-binary.js";
 import { parseTraceLine } from "../trace/trace-jsonl.js";
-import { TraceError, type TraceOp } from "../trace/trace-op.js";
+import {
+  TRACE_LINE_MAX_BYTES,
+  TraceError,
+  type TraceOp,
+  WRITE_MAX_BYTES,
+} from "../trace/trace-op.js";
 import { CliUsageError, fsReason, quote } from "./cli-error.js";
 
 const READ_SIZE = 1 << 20;
@@ -197,7 +202,15 @@ class StreamTraceReader implements TraceReader {
       this.start = TRACE_HEADER_SIZE;
     }
     const at = this.base + this.start;
-    const size = decodeTraceRecord(this.view, this.start, this.end, into, this.count, at);
+    const size = decodeTraceRecord(
+      this.view,
+      this.start,
+      this.end,
+      into,
+      this.count,
+      at,
+      this.buffer,
+    );
     if (size === 0) return false;
     this.lastByte = at;
     this.start += size;
@@ -205,13 +218,26 @@ class StreamTraceReader implements TraceReader {
     return true;
   }
 
+  /** A line longer than any op (a hostile or non-trace file): stop before buffering it all. */
+  private lineTooLong(): never {
+    throw new TraceError(
+      `line ${this.line}`,
+      "",
+      `longer than ${TRACE_LINE_MAX_BYTES} bytes without a newline; a trace line is one op (a write is at most ${WRITE_MAX_BYTES} bytes)`,
+    );
+  }
+
   private takeLine(into: TraceOp): boolean {
     for (;;) {
       let nl = this.buffer.indexOf(NEWLINE, this.start);
       if (nl < 0 || nl >= this.end) {
-        if (!this.ended || this.start >= this.end) return false;
+        if (!this.ended || this.start >= this.end) {
+          if (this.end - this.start > TRACE_LINE_MAX_BYTES) this.lineTooLong();
+          return false;
+        }
         nl = this.end; // the last line, without a newline
       }
+      if (nl - this.start > TRACE_LINE_MAX_BYTES) this.lineTooLong();
       const text = this.decoder.decode(this.buffer.subarray(this.start, nl));
       this.start = Math.min(nl + 1, this.end);
       const lineNumber = this.line++;

@@ -1,11 +1,13 @@
 import { HV_PAGE_OFFSET_MASK, HV_PAGE_SHIFT, HV_PAGE_SIZE } from "../abi/hv-page.js";
-import { halvesToU64, u64ToHalves } from "../abi/u64.js";
+import { halvesToU64, u64Hi, u64Lo, u64ToHalves } from "../abi/u64.js";
 
 /** 2^20: how far the high u32 half of a GPA moves the page number. */
 const HI_PAGE_FACTOR = 2 ** (32 - HV_PAGE_SHIFT);
 /** 2^52 pages of 4 KiB cover the 64-bit guest physical address space. */
 export const PAGE_NUMBER_LIMIT = 2 ** (64 - HV_PAGE_SHIFT);
 const GPA_LIMIT = 1n << 64n;
+/** Up to this many bytes a page, guest reads and writes copy byte by byte (no subarray view). */
+const SHORT_COPY = 64;
 
 /**
  * A partition's guest physical memory as the guest sees it (docs/synic.md §2, §6):
@@ -149,49 +151,68 @@ export class GuestMemory {
    * byte's page is unbacked.
    */
   guestWrite(gpa: bigint, bytes: Uint8Array): boolean {
-    const pages = this.pagesOf(gpa, bytes.length);
-    if (pages === undefined) return false;
+    if (gpa < 0n || gpa >= GPA_LIMIT) return false;
+    return this.writeAt(u64Lo(gpa), u64Hi(gpa), bytes, 0, bytes.length);
+  }
+
+  /** A guest read through the overlays: a copy, or undefined when any byte is unbacked. */
+  guestRead(gpa: bigint, length: number): Uint8Array | undefined {
+    if (gpa < 0n || gpa >= GPA_LIMIT) return undefined;
+    const out = new Uint8Array(length);
+    return this.readInto(u64Lo(gpa), u64Hi(gpa), length, out) ? out : undefined;
+  }
+
+  /**
+   * guestWrite for the hot path (trace runs): the GPA as halves and the bytes as
+   * data[from, from + length). Allocates nothing for spans up to SHORT_COPY bytes a page.
+   */
+  writeAt(gpaLo: number, gpaHi: number, data: Uint8Array, from: number, length: number): boolean {
+    if (length === 0) return true;
+    const first = GuestMemory.pageNumber(gpaLo, gpaHi);
+    const last = this.lastVisiblePage(first, gpaLo, length);
+    if (last < 0) return false;
     let done = 0;
-    let offset = Number(gpa & BigInt(HV_PAGE_OFFSET_MASK));
-    for (const page of pages) {
-      const n = Math.min(HV_PAGE_SIZE - offset, bytes.length - done);
-      page.set(bytes.subarray(done, done + n), offset);
-      done += n;
+    let offset = gpaLo & HV_PAGE_OFFSET_MASK;
+    for (let n = first; n <= last; n++) {
+      const page = this.view.get(n)!;
+      const k = Math.min(HV_PAGE_SIZE - offset, length - done);
+      const at = from + done;
+      if (k <= SHORT_COPY) for (let i = 0; i < k; i++) page[offset + i] = data[at + i]!;
+      else page.set(data.subarray(at, at + k), offset);
+      done += k;
       offset = 0;
     }
     return true;
   }
 
-  /** A guest read through the overlays: a copy, or undefined when any byte is unbacked. */
-  guestRead(gpa: bigint, length: number): Uint8Array | undefined {
-    const pages = this.pagesOf(gpa, length);
-    if (pages === undefined) return undefined;
-    const out = new Uint8Array(length);
+  /** guestRead for the hot path: into out[0, length); false (out untouched) when unbacked. */
+  readInto(gpaLo: number, gpaHi: number, length: number, out: Uint8Array): boolean {
+    if (length === 0) return true;
+    const first = GuestMemory.pageNumber(gpaLo, gpaHi);
+    const last = this.lastVisiblePage(first, gpaLo, length);
+    if (last < 0) return false;
     let done = 0;
-    let offset = Number(gpa & BigInt(HV_PAGE_OFFSET_MASK));
-    for (const page of pages) {
-      const n = Math.min(HV_PAGE_SIZE - offset, length - done);
-      out.set(page.subarray(offset, offset + n), done);
-      done += n;
+    let offset = gpaLo & HV_PAGE_OFFSET_MASK;
+    for (let n = first; n <= last; n++) {
+      const page = this.view.get(n)!;
+      const k = Math.min(HV_PAGE_SIZE - offset, length - done);
+      if (k <= SHORT_COPY) for (let i = 0; i < k; i++) out[done + i] = page[offset + i]!;
+      else out.set(page.subarray(offset, offset + k), done);
+      done += k;
       offset = 0;
     }
-    return out;
+    return true;
   }
 
-  /** The visible pages a byte range touches, in order; undefined when one of them is unbacked. */
-  private pagesOf(gpa: bigint, length: number): Uint8Array[] | undefined {
-    if (length === 0) return [];
-    const end = gpa + BigInt(length);
-    if (gpa < 0n || end > GPA_LIMIT) return undefined;
-    const first = GuestMemory.pageOfGpa(gpa);
-    const last = GuestMemory.pageOfGpa(end - 1n);
-    const pages: Uint8Array[] = [];
-    for (let n = first; n <= last; n++) {
-      const page = this.view.get(n);
-      if (page === undefined) return undefined;
-      pages.push(page);
-    }
-    return pages;
+  /**
+   * The last page a `length`-byte access from page `first` touches, or -1 when the access runs
+   * past 2^64 or one of its pages is not visible (checked before anything is copied).
+   */
+  private lastVisiblePage(first: number, gpaLo: number, length: number): number {
+    const last = first + Math.floor(((gpaLo & HV_PAGE_OFFSET_MASK) + length - 1) / HV_PAGE_SIZE);
+    if (last >= PAGE_NUMBER_LIMIT) return -1;
+    for (let n = first; n <= last; n++) if (!this.view.has(n)) return -1;
+    return last;
   }
 
   // ---- snapshots ----------------------------------------------------------------------------

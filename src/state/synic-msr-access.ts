@@ -58,10 +58,34 @@ export function guestWriteMsr(
 
 /** The guest's RDMSR on VP slot `v`: the value, or undefined for #GP. */
 export function guestReadMsr(machine: Machine, v: number, msr: number): bigint | undefined {
-  if (msr === HvSynicMsr.SVERSION) return BigInt(SYNIC_VERSION);
-  if (msr === HvSynicMsr.EOM) return 0n;
+  return guestReadMsrInto(machine, v, msr, msrValue)
+    ? halvesToU64(msrValue.lo, msrValue.hi)
+    : undefined;
+}
+
+/** The value of an RDMSR as halves (the hot path fills one of these). */
+export interface MsrValue {
+  lo: number;
+  hi: number;
+}
+
+const msrValue: MsrValue = { lo: 0, hi: 0 };
+
+/** guestReadMsr without BigInt: the value into `out`; false for #GP (out untouched). */
+export function guestReadMsrInto(machine: Machine, v: number, msr: number, out: MsrValue): boolean {
+  if (msr === HvSynicMsr.SVERSION) {
+    out.lo = SYNIC_VERSION;
+    out.hi = 0;
+    return true;
+  }
+  if (msr === HvSynicMsr.EOM) {
+    out.lo = out.hi = 0;
+    return true;
+  }
   const off = msrOffset(msr);
-  if (off < 0) return undefined;
+  if (off < 0) return false;
   const base = v * MSR_STRIDE + off;
-  return halvesToU64(machine.tables.msrs[base]!, machine.tables.msrs[base + 1]!);
+  out.lo = machine.tables.msrs[base]!;
+  out.hi = machine.tables.msrs[base + 1]!;
+  return true;
 }

@@ -5,6 +5,7 @@ import {
   type TraceOp,
   TraceOpCode,
   traceOpName,
+  WRITE_MAX_BYTES,
 } from "./trace-op.js";
 
 /**
@@ -32,8 +33,11 @@ const FLAG_PARTITION = 1;
 const FLAG_VP = 2;
 const FLAG_R8 = 4;
 const FLAGS_KNOWN = FLAG_PARTITION | FLAG_VP | FLAG_R8;
-/** A record body is at most this long (a write of 1 MiB plus its fields). */
-export const MAX_BODY_SIZE = (1 << 20) + 64;
+/** The high half of the largest partition id, 2^53 - 1. */
+const PARTITION_HI_MAX = 2 ** 21 - 1;
+
+/** A record body is at most this long (a largest write plus its fields). */
+export const MAX_BODY_SIZE = WRITE_MAX_BYTES + 64;
 
 function pad8(n: number): number {
   return (n + 7) & ~7;
@@ -112,7 +116,7 @@ export function encodeTraceOp(op: TraceOp): Uint8Array {
     (op.partition !== NOT_GIVEN ? FLAG_PARTITION : 0) |
     (op.vp !== NOT_GIVEN ? FLAG_VP : 0) |
     (op.code === TraceOpCode.hypercall && op.r8Given ? FLAG_R8 : 0);
-  const size = bodySize(op.code, flags, op.bytes.length);
+  const size = bodySize(op.code, flags, op.code === TraceOpCode.write ? op.length : 0);
   const out = new Uint8Array(RECORD_HEADER_SIZE + size);
   const v = new DataView(out.buffer);
   v.setUint8(0, op.code);
@@ -140,7 +144,7 @@ export function encodeTraceOp(op: TraceOp): Uint8Array {
       break;
     case TraceOpCode.write:
       pair(op.gpaLo, op.gpaHi);
-      pair(op.bytes.length, 0);
+      pair(op.length, 0);
       out.set(op.bytes, at);
       break;
     case TraceOpCode.read:
@@ -162,6 +166,8 @@ export function encodeTraceOp(op: TraceOp): Uint8Array {
  * Decodes the record at `offset` of `view` (which holds `end` bytes) into `into`. Returns the
  * record's size, or 0 when the record is not whole yet (read more and call again). Throws a
  * TraceError for a malformed record; `index` and `fileOffset` only name it in the message.
+ * `bytes` is the same memory as `view` (a reader passes its buffer, so that a write's bytes are
+ * referenced, not copied — valid until the buffer is refilled); without it one view is made.
  */
 export function decodeTraceRecord(
   view: DataView,
@@ -170,6 +176,7 @@ export function decodeTraceRecord(
   into: TraceOp,
   index: number,
   fileOffset: number,
+  bytes?: Uint8Array,
 ): number {
   if (end - offset < RECORD_HEADER_SIZE) return 0;
   const code = view.getUint8(offset);
@@ -178,24 +185,24 @@ export function decodeTraceRecord(
   const name = traceOpName(code);
   if (name === undefined)
     throw bad(index, fileOffset, "op", `unknown op code ${code} (1 hypercall … 6 eoi)`);
-  if (
-    (flags & ~FLAGS_KNOWN) !== 0 ||
-    (flags & FLAG_R8 && code !== TraceOpCode.hypercall) ||
-    view.getUint16(offset + 2, true) !== 0
-  ) {
+  if ((flags & ~FLAGS_KNOWN) !== 0 || (flags & FLAG_R8 && code !== TraceOpCode.hypercall)) {
     throw bad(
       index,
       fileOffset,
       "flags",
-      `flags 0x${flags.toString(16)} or the reserved field are not valid for a ${name} record`,
+      `flags 0x${flags.toString(16)} are not valid for a ${name} record (bit 0 partition, bit 1 vp, bit 2 r8 on a hypercall)`,
     );
   }
-  if (size > MAX_BODY_SIZE || size % 8 !== 0)
+  if (view.getUint16(offset + 2, true) !== 0)
+    throw bad(index, fileOffset, "reserved", "the reserved u16 after the flags must be 0");
+  if (size % 8 !== 0)
+    throw bad(index, fileOffset, "size", `body size ${size} is not a multiple of 8`);
+  if (size > MAX_BODY_SIZE)
     throw bad(
       index,
       fileOffset,
       "size",
-      `body size ${size} is not a multiple of 8 up to ${MAX_BODY_SIZE}`,
+      `body size ${size} is larger than any record (at most ${MAX_BODY_SIZE}: a write of ${WRITE_MAX_BYTES} bytes)`,
     );
   if (end - offset < RECORD_HEADER_SIZE + size) return 0;
   // The body must hold the fields before they are read (found by fuzzing: a short last record
@@ -212,10 +219,14 @@ export function decodeTraceRecord(
   into.reset(code as TraceOp["code"]);
   let at = offset + RECORD_HEADER_SIZE;
   if (flags & FLAG_PARTITION) {
-    const id = view.getBigUint64(at, true);
-    if (id < 1n || id > BigInt(Number.MAX_SAFE_INTEGER))
+    // Two u32 halves, not a BigInt: 1..2^53-1 is a high half of at most 2^21-1.
+    const lo = view.getUint32(at, true);
+    const hi = view.getUint32(at + 4, true);
+    if (hi > PARTITION_HI_MAX || (hi === 0 && lo === 0)) {
+      const id = view.getBigUint64(at, true);
       throw bad(index, fileOffset, "partition", `partition id ${id} is not 1..2^53-1`);
-    into.partition = Number(id);
+    }
+    into.partition = hi * 2 ** 32 + lo;
     at += 8;
   }
   if (flags & FLAG_VP) {
@@ -244,6 +255,13 @@ export function decodeTraceRecord(
       length = view.getUint32(at + 8, true);
       if (view.getUint32(at + 12, true) !== 0)
         throw bad(index, fileOffset, "length", "the padding after the length must be 0");
+      if (code === TraceOpCode.write && length > WRITE_MAX_BYTES)
+        throw bad(
+          index,
+          fileOffset,
+          "length",
+          `a write is at most ${WRITE_MAX_BYTES} bytes, not ${length}`,
+        );
       if (code === TraceOpCode.read) {
         if (length < 1 || length > READ_MAX_BYTES)
           throw bad(
@@ -279,7 +297,9 @@ export function decodeTraceRecord(
       if (view.getUint8(i) !== 0)
         throw bad(index, fileOffset, "bytes", "the padding after the written bytes must be 0");
     }
-    into.bytes = new Uint8Array(view.buffer, view.byteOffset + at + 16, length).slice();
+    into.data = bytes ?? new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    into.dataOffset = at + 16;
+    into.length = length;
   }
   return RECORD_HEADER_SIZE + size;
 }

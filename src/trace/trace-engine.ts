@@ -1,12 +1,18 @@
 import { hvStatusName } from "../abi/hv-status.js";
 import { outcomeStatus, resultHi, resultLo } from "../abi/hypercall-result.js";
-import { halvesToU64, u64ToHalves } from "../abi/u64.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { explainLastCall } from "../dispatch/explain.js";
 import type { Machine } from "../state/machine.js";
 import { rescanMessages } from "../state/message-queues.js";
-import { guestReadMsr, guestWriteMsr } from "../state/synic-msr-access.js";
-import { actsAsVp, NOT_GIVEN, TraceError, type TraceOp, TraceOpCode } from "./trace-op.js";
+import { guestReadMsrInto, guestWriteMsr, type MsrValue } from "../state/synic-msr-access.js";
+import {
+  actsAsVp,
+  NOT_GIVEN,
+  READ_MAX_BYTES,
+  TraceError,
+  type TraceOp,
+  TraceOpCode,
+} from "./trace-op.js";
 
 /** The partition and VP an op uses when it names none (--caller, --vp). */
 export interface TraceDefaults {
@@ -28,13 +34,22 @@ export class TraceResult {
   resultHi = 0;
   /** write / read / wrmsr / rdmsr / eoi. */
   action: "ok" | "unbacked" | "#GP" = "ok";
-  /** read: the bytes; rdmsr: the value. */
-  bytes: Uint8Array | undefined;
+  /** read: the bytes are readBuffer[0, readLength) when ok (the buffer is reused per op). */
+  readonly readBuffer = new Uint8Array(READ_MAX_BYTES);
+  readLength = 0;
+  /** rdmsr: the value. */
   valueLo = 0;
   valueHi = 0;
   /** With explain, for a hypercall. */
   check = "";
   why = "";
+
+  /** A read's bytes (a view, made when asked), or undefined for another op or an unbacked read. */
+  get bytes(): Uint8Array | undefined {
+    return this.code === TraceOpCode.read && this.action === "ok"
+      ? this.readBuffer.subarray(0, this.readLength)
+      : undefined;
+  }
 
   get statusName(): string {
     return hvStatusName(outcomeStatus(this.outcome));
@@ -57,6 +72,7 @@ export class TraceEngine {
 
   /** The slots resolve() found: the partition, and the VP (-1 for a write or read naming none). */
   private partitionSlot = 0;
+  private readonly msrValue: MsrValue = { lo: 0, hi: 0 };
   private vpSlot = -1;
 
   /**
@@ -93,7 +109,6 @@ export class TraceEngine {
     const v = this.vpSlot;
     const m = this.machine;
     out.code = op.code;
-    out.bytes = undefined;
     out.action = "ok";
     switch (op.code) {
       case TraceOpCode.hypercall: {
@@ -118,29 +133,26 @@ export class TraceEngine {
         return;
       }
       case TraceOpCode.write:
-        out.action = m.memory[p]!.guestWrite(halvesToU64(op.gpaLo, op.gpaHi), op.bytes)
+        out.action = m.memory[p]!.writeAt(op.gpaLo, op.gpaHi, op.data, op.dataOffset, op.length)
           ? "ok"
           : "unbacked";
         return;
-      case TraceOpCode.read: {
-        const bytes = m.memory[p]!.guestRead(halvesToU64(op.gpaLo, op.gpaHi), op.length);
-        out.action = bytes === undefined ? "unbacked" : "ok";
-        out.bytes = bytes;
+      case TraceOpCode.read:
+        out.readLength = op.length;
+        out.action = m.memory[p]!.readInto(op.gpaLo, op.gpaHi, op.length, out.readBuffer)
+          ? "ok"
+          : "unbacked";
         return;
-      }
       case TraceOpCode.wrmsr:
         out.action = guestWriteMsr(m, v, op.msr, op.valueLo, op.valueHi);
         return;
-      case TraceOpCode.rdmsr: {
-        const value = guestReadMsr(m, v, op.msr);
-        if (value === undefined) out.action = "#GP";
+      case TraceOpCode.rdmsr:
+        if (!guestReadMsrInto(m, v, op.msr, this.msrValue)) out.action = "#GP";
         else {
-          const { lo, hi } = u64ToHalves(value);
-          out.valueLo = lo;
-          out.valueHi = hi;
+          out.valueLo = this.msrValue.lo;
+          out.valueHi = this.msrValue.hi;
         }
         return;
-      }
       default:
         rescanMessages(m, v);
     }

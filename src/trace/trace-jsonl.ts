@@ -14,6 +14,7 @@ import {
   TraceOp,
   TraceOpCode,
   type TraceOpName,
+  WRITE_MAX_BYTES,
 } from "./trace-op.js";
 
 /**
@@ -112,10 +113,16 @@ export function parseTraceObject(
           "hex",
           `expected a string of hex bytes, got ${hex === undefined ? "nothing" : show(hex)}`,
         );
+      if (hex.length > 2 * WRITE_MAX_BYTES)
+        throw new TraceError(
+          where,
+          "hex",
+          `${hex.length} hex digits; a write is at most ${WRITE_MAX_BYTES} bytes (split it into several writes)`,
+        );
       const bytes = parseHexBytes(hex);
       if (bytes === undefined)
         throw new TraceError(where, "hex", `${hexBytesProblem(hex)}: ${show(hex)}`);
-      into.bytes = bytes;
+      into.setBytes(bytes);
       break;
     }
     case "read":

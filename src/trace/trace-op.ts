@@ -39,6 +39,17 @@ export const NOT_GIVEN = -1;
 /** The largest `read` (one page). */
 export const READ_MAX_BYTES = 4096;
 
+/**
+ * The largest `write` (1 MiB). hvcall: a bound of the trace forms, not of the guest — a longer
+ * write is several writes; it keeps a hostile trace from making the reader buffer without end.
+ */
+export const WRITE_MAX_BYTES = 1 << 20;
+
+/** The longest JSON line of a trace: a largest write's hex, with room for the other fields. */
+export const TRACE_LINE_MAX_BYTES = 2 * WRITE_MAX_BYTES + 4096;
+
+const NO_BYTES = new Uint8Array(0);
+
 export class TraceOp {
   code: TraceOpCodeValue = TraceOpCode.eoi;
   /** HV_PARTITION_ID, or NOT_GIVEN. */
@@ -56,7 +67,13 @@ export class TraceOp {
   // write / read: the GPA; write's bytes; read's length.
   gpaLo = 0;
   gpaHi = 0;
-  bytes: Uint8Array = new Uint8Array(0);
+  /**
+   * write: the bytes are data[dataOffset, dataOffset + length) — the op's own array (JSON Lines),
+   * or the binary reader's buffer, valid until the reader reads more (clone() to keep an op).
+   */
+  data: Uint8Array = NO_BYTES;
+  dataOffset = 0;
+  /** write: how many bytes; read: how many to read. */
   length = 0;
   // wrmsr / rdmsr
   msr = 0;
@@ -80,10 +97,22 @@ export class TraceOp {
     return NAME_BY_CODE[this.code]!;
   }
 
-  /** A copy (tests, tools). */
+  /** A write's bytes, as a view (not for the hot path: it makes one). */
+  get bytes(): Uint8Array {
+    return this.data.subarray(this.dataOffset, this.dataOffset + this.length);
+  }
+
+  /** A write's bytes: the op keeps this array. */
+  setBytes(bytes: Uint8Array): void {
+    this.data = bytes;
+    this.dataOffset = 0;
+    this.length = bytes.length;
+  }
+
+  /** A copy that owns its bytes (tests, tools). */
   clone(): TraceOp {
     const o = Object.assign(new TraceOp(), this);
-    o.bytes = this.bytes.slice();
+    if (this.code === TraceOpCode.write) o.setBytes(this.bytes.slice());
     return o;
   }
 }

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { quote } from "../../src/cli/cli-error.js";
+import { TRACE_LINE_MAX_BYTES, WRITE_MAX_BYTES } from "../../src/trace/trace-op.js";
 import {
   BIN,
   expectUsageLine,
@@ -102,6 +103,12 @@ const BAD_LINES: readonly (readonly [string, string, string, RegExp])[] = [
   ],
   ["a read of a page and a byte", '{"op":"read","gpa":"0x0","length":4097}', "length", /got 4097/],
   [
+    "a write of 1 MiB and a byte",
+    `{"op":"write","gpa":"0x0","hex":"${"00".repeat(WRITE_MAX_BYTES + 1)}"}`,
+    "hex",
+    /2097154 hex digits; a write is at most 1048576 bytes \(split it into several writes\)/,
+  ],
+  [
     "an MSR number above u32",
     '{"op":"rdmsr","msr":"0x100000000"}',
     "msr",
@@ -143,6 +150,22 @@ describe.concurrent("a bad line in a trace file: found before any op runs", () =
     expect(line).toMatch(reason);
     expect(line.endsWith("(nothing was run)")).toBe(true);
     await expect(readFile(dump)).rejects.toThrow(/ENOENT/);
+  });
+
+  it("a line longer than any op stops the reader before it buffers the rest", async () => {
+    const trace = await writeIn(tmp(), "long-line.jsonl", "x".repeat(TRACE_LINE_MAX_BYTES + 1));
+    expect(expectUsageLine(await runCli(["run", "--scenario", scenario, trace]))).toBe(
+      `hvcall: trace: ${quote(trace)}: line 1: longer than ${TRACE_LINE_MAX_BYTES} bytes without a newline; a trace line is one op (a write is at most 1048576 bytes) (nothing was run)`,
+    );
+  });
+
+  it("a write of exactly 1 MiB runs (the largest the trace forms carry)", async () => {
+    const trace = await writeIn(tmp(), "largest-write.jsonl", [
+      { op: "write", gpa: "0x0", hex: "00".repeat(WRITE_MAX_BYTES) },
+    ]);
+    const r = await runCli(["run", "--scenario", scenario, trace]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\{"index":0,"op":"write","outcome":"(ok|unbacked)"\}\n$/);
   });
 
   it("a --vp the caller lacks is rejected before the trace is read", async () => {

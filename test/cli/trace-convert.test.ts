@@ -16,7 +16,7 @@ import {
   traceHeader,
 } from "../../src/trace/trace-binary.js";
 import { formatTraceOp, parseTraceObject } from "../../src/trace/trace-jsonl.js";
-import { TraceOp } from "../../src/trace/trace-op.js";
+import { TraceOp, WRITE_MAX_BYTES } from "../../src/trace/trace-op.js";
 import { expectUsageLine, requireDist, runCli, useTempDir, writeIn } from "./cli-harness.js";
 import { type GeneratedOp, traceArb, traceOpArb } from "./trace-arbitraries.js";
 
@@ -240,6 +240,39 @@ describe.concurrent("a bad binary trace: exit 2, one line naming where", () => {
     size.writeUInt32LE(8, TRACE_HEADER_SIZE + 4);
     expect(expectUsageLine((await convert(size)).r)).toMatch(
       /: record 0 \(byte 16\): size: body size 8; a hypercall record/,
+    );
+  });
+
+  it("a reserved u16 that is not 0: its own message, not the flags'", async () => {
+    const b = good();
+    b.writeUInt16LE(1, TRACE_HEADER_SIZE + 2);
+    expect(expectUsageLine((await convert(b)).r)).toMatch(
+      /: record 0 \(byte 16\): reserved: the reserved u16 after the flags must be 0 \(/,
+    );
+  });
+
+  it("a body size not a multiple of 8, and one larger than any record: two messages", async () => {
+    const odd = good();
+    odd.writeUInt32LE(20, TRACE_HEADER_SIZE + 4);
+    expect(expectUsageLine((await convert(odd)).r)).toMatch(
+      /: size: body size 20 is not a multiple of 8 \(/,
+    );
+    const huge = good();
+    huge.writeUInt32LE(0xffff_fff8, TRACE_HEADER_SIZE + 4);
+    expect(expectUsageLine((await convert(huge)).r)).toMatch(
+      /: size: body size 4294967288 is larger than any record \(at most 1048640: a write of 1048576 bytes\)/,
+    );
+  });
+
+  it("a write record longer than 1 MiB is refused by its length", async () => {
+    const length = WRITE_MAX_BYTES + 8;
+    const record = Buffer.alloc(8 + 16 + length);
+    record[0] = 2; // write
+    record.writeUInt32LE(16 + length, 4);
+    record.writeUInt32LE(length, 8 + 8);
+    const b = Buffer.concat([traceHeader(), record]);
+    expect(expectUsageLine((await convert(b)).r)).toMatch(
+      /: record 0 \(byte 16\): length: a write is at most 1048576 bytes, not 1048584 \(/,
     );
   });
 
