@@ -5,26 +5,30 @@
  * check); exit 0 (all agree), 3 (some disagree), 2 (bad usage or files). Streams both inputs, so
  * a run of any length takes bounded memory.
  */
+import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { hvStatusName } from "../abi/hv-status.js";
+import { RESULT_STATUS_MASK, resultHi, resultLo } from "../abi/hypercall-result.js";
 import { formatU64Hex } from "../abi/u64.js";
 import { BatchRunner } from "../dispatch/batch-runner.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
 import { explainLastCall } from "../dispatch/explain.js";
 import { RECORD_SIZE, RECORD_WORDS } from "../dispatch/hypercall-record.js";
 import { loadMachine } from "../state/load-machine.js";
+import { parseU64Hex } from "../text/hex-text.js";
 import { TRACE_MAGIC } from "../trace/trace-binary.js";
 import { TraceEngine, TraceResult } from "../trace/trace-engine.js";
 import { TraceError, TraceOp, TraceOpCode } from "../trace/trace-op.js";
 import { traceResultLine } from "../trace/trace-output.js";
 import { CheckSummary } from "./check-summary.js";
-import { CliUsageError, ExitCode } from "./cli-error.js";
-import { readFileHead } from "./file-head.js";
+import { CliUsageError, ExitCode, quote } from "./cli-error.js";
+import { isRegularFile, readFileHead } from "./file-head.js";
 import { Observed, ObservedError, type ObservedForm, ObservedReader } from "./observed-reader.js";
 import { OutputSink } from "./output-sink.js";
-import { openRecordSource } from "./record-source.js";
+import { checkLength, openRecordSource, plural } from "./record-source.js";
 import { checkTraceFile, traceUsageError } from "./run.js";
 import { readScenarioFile, resolveCaller } from "./session.js";
+import { refuseTwoStdinInputs } from "./stdin-inputs.js";
 import { openTraceReader } from "./trace-reader.js";
 
 export interface CheckOptions {
@@ -40,27 +44,39 @@ export interface CheckOptions {
 
 const CHUNK_RECORDS = 64 * 1024;
 const FLUSH_BYTES = 1 << 16;
+/** Ends a records length error: the input may be a trace that was not recognised as one. */
+const TRACE_HINT = " (if the input is a guest trace, give --input trace)";
+/** How much of the input `inputKind` looks at (white space before a first `{` included). */
+const HEAD_BYTES = 256;
 
+/**
+ * A trace or records (docs/cli.md §7): `--input` says it outright; a `.jsonl` / `.ndjson` name is a
+ * trace; otherwise the content tells — the binary trace header, or a first byte `{` (after any
+ * BOM and white space) for JSON Lines — and anything else (or stdin) is 16-byte records.
+ */
 async function inputKind(
   path: string,
   forced: CheckOptions["input"],
 ): Promise<"records" | "trace"> {
   if (forced !== undefined) return forced;
-  if (/\.(jsonl|ndjson|json)$/i.test(path)) return "trace";
-  const head = await readFileHead(path, TRACE_MAGIC.length);
-  return head !== undefined &&
-    head.length === TRACE_MAGIC.length &&
-    head.every((b, i) => b === TRACE_MAGIC[i])
-    ? "trace"
-    : "records";
+  if (/\.(jsonl|ndjson)$/i.test(path)) return "trace";
+  const head = await readFileHead(path, HEAD_BYTES);
+  if (head === undefined) return "records";
+  if (head.length >= TRACE_MAGIC.length && TRACE_MAGIC.every((b, i) => head[i] === b))
+    return "trace";
+  const text = new TextDecoder()
+    .decode(head)
+    .replace(/^\uFEFF/, "")
+    .trimStart();
+  return text.startsWith("{") ? "trace" : "records";
 }
 
 export async function runCheck(inputPath: string, options: CheckOptions): Promise<number> {
-  if (inputPath === "-" && options.observed === "-") {
-    throw new CliUsageError(
-      "--observed - and the input - are both stdin: give at least one of them as a file",
-    );
-  }
+  refuseTwoStdinInputs([
+    { label: "--scenario", path: options.scenario },
+    { label: "--observed", path: options.observed },
+    { label: "input", path: inputPath },
+  ]);
   const doc = await readScenarioFile(options.scenario);
   const kind = await inputKind(inputPath, options.input);
   const { caller, vp } = resolveCaller(doc, options.caller, options.vp, kind === "records");
@@ -106,12 +122,15 @@ export async function runCheck(inputPath: string, options: CheckOptions): Promis
 /** Records in a regular record file (undefined for a stream). */
 async function recordCount(path: string): Promise<number | undefined> {
   if (path === "-") return undefined;
+  let s: Stats;
   try {
-    const s = await stat(path);
-    return s.isFile() ? Math.floor(s.size / RECORD_SIZE) : undefined;
+    s = await stat(path);
   } catch {
     return undefined;
   }
+  if (!s.isFile()) return undefined;
+  checkLength(quote(path), s.size, TRACE_HINT); // before the results are looked at
+  return s.size / RECORD_SIZE;
 }
 
 /**
@@ -120,11 +139,9 @@ async function recordCount(path: string): Promise<number | undefined> {
  * RESULTS file is exit 2 with no disagreement printed first.
  */
 async function precheckObserved(options: CheckOptions, records: number | undefined): Promise<void> {
+  // A stream is checked as it is compared; opening a FIFO twice would split what it delivers.
+  if (!(await isRegularFile(options.observed))) return;
   const reader = await ObservedReader.open(options.observed, options.observedForm);
-  if (!reader.rereadable) {
-    await reader.close();
-    return;
-  }
   const o = new Observed();
   let last = -1;
   try {
@@ -163,33 +180,31 @@ async function nextObserved(
   reader: ObservedReader,
   into: Observed,
   expectedIndex: number,
-  total: string,
 ): Promise<void> {
   while (!reader.take(into)) {
     if (!(await reader.fill())) {
       throw new ObservedError(
-        `has ${reader.count} results, but ${total} ran: index ${expectedIndex} has no result (the results must match the input one to one)`,
+        `ends after ${plural(reader.count, "result")}, but the input goes on: record ${expectedIndex} has no result (the results must match the input one to one)`,
       );
     }
   }
 }
 
 function expectedPart(lo: number, hi: number): string {
-  return `{"status":"${hvStatusName(lo & 0xffff)}","result":"${formatU64Hex(lo, hi)}"}`;
+  return `{"status":"${hvStatusName(lo & RESULT_STATUS_MASK)}","result":"${formatU64Hex(lo, hi)}"}`;
 }
 
+/** The observed side, its status named from the result (a line's own status agrees with it). */
 function observedPart(o: Observed): string {
-  const status = o.status ?? hvStatusName(o.resultLo & 0xffff);
-  return `{"status":${JSON.stringify(status)},"result":"${formatU64Hex(o.resultLo, o.resultHi)}"}`;
+  return expectedPart(o.resultLo, o.resultHi);
 }
 
-/** True when an observed result says something other than hvcall's result value. */
+/**
+ * True when an observed result value differs from hvcall's. A line's `status` names the same
+ * bits (the reader refuses one that contradicts its result), so the value decides.
+ */
 function resultDisagrees(o: Observed, lo: number, hi: number): boolean {
-  return (
-    o.resultLo !== lo ||
-    o.resultHi !== hi ||
-    (o.status !== undefined && o.status !== hvStatusName(lo & 0xffff))
-  );
+  return o.resultLo !== lo || o.resultHi !== hi;
 }
 
 async function checkRecords(
@@ -202,7 +217,7 @@ async function checkRecords(
   emit: (line: string) => Promise<void>,
 ): Promise<void> {
   const runner = new BatchRunner(dispatcher, { caller, vp });
-  const source = await openRecordSource(path);
+  const source = await openRecordSource(path, TRACE_HINT);
   const buffer = new Uint8Array(CHUNK_RECORDS * RECORD_SIZE);
   const words = new Uint32Array(buffer.buffer);
   const o = new Observed();
@@ -217,23 +232,28 @@ async function checkRecords(
       const whole = Math.floor(filled / RECORD_SIZE);
       for (let r = 0; r < whole; r++, index++) {
         const outcome = runner.dispatchRecord(words, r * RECORD_WORDS);
-        const lo = outcome & 0xffff;
-        const hi = outcome >>> 16;
-        await nextObserved(reader, o, index, `records ${index + 1} or more`);
+        const lo = resultLo(outcome);
+        const hi = resultHi(outcome);
+        await nextObserved(reader, o, index);
         if (o.index !== index) {
           throw new ObservedError(
             `${reader.where}: index ${o.index}, where record ${index} comes (the results must list every record once, in order)`,
           );
         }
         if (!o.resultGiven) throw new ObservedError(`${reader.where}: result: missing`);
+        if (o.op !== undefined && o.op !== "hypercall") {
+          throw new ObservedError(
+            `${reader.where}: op: ${JSON.stringify(o.op)}, but every record is a hypercall`,
+          );
+        }
         if (!resultDisagrees(o, lo, hi)) {
           summary.agree();
           continue;
         }
         const e = explainLastCall(dispatcher);
         summary.disagree(
-          hvStatusName(lo),
-          o.status ?? hvStatusName(o.resultLo & 0xffff),
+          hvStatusName(lo & RESULT_STATUS_MASK),
+          hvStatusName(o.resultLo & RESULT_STATUS_MASK),
           e.check,
           index,
         );
@@ -249,7 +269,9 @@ async function checkRecords(
     await source.close();
   }
   if (filled !== 0)
-    throw new CliUsageError(`records: ${source.name} ends ${filled} bytes into a record`);
+    throw new CliUsageError(
+      `records: ${source.name} ends ${filled} bytes into a record${TRACE_HINT}`,
+    );
   if (reader.take(o) || (await reader.fill())) {
     throw new ObservedError(
       `has more results than the ${index} records (the results must match the input one to one)`,
@@ -326,6 +348,17 @@ async function compareOp(
   emit: (line: string) => Promise<void>,
   where: string,
 ): Promise<void> {
+  const name = op.name;
+  if (o.op !== undefined && o.op !== name) {
+    throw new ObservedError(
+      `${where}: op: ${JSON.stringify(o.op)}, but op ${index} of the trace is a ${name} (the results follow the trace's ops one to one)`,
+    );
+  }
+  if (op.code !== TraceOpCode.hypercall && o.resultGiven) {
+    throw new ObservedError(
+      `${where}: result: op ${index} is a ${name}, which has no result value (only hypercall ops do; a ${name} line gives its outcome)`,
+    );
+  }
   if (op.code === TraceOpCode.hypercall) {
     if (!o.resultGiven)
       throw new ObservedError(`${where}: result: missing for hypercall op ${index}`);
@@ -334,8 +367,8 @@ async function compareOp(
     if (!resultDisagrees(o, lo, hi)) return summary.agree();
     const e = explainLastCall(dispatcher);
     summary.disagree(
-      hvStatusName(lo & 0xffff),
-      o.status ?? hvStatusName(o.resultLo & 0xffff),
+      hvStatusName(lo & RESULT_STATUS_MASK),
+      hvStatusName(o.resultLo & RESULT_STATUS_MASK),
       e.check,
       index,
     );
@@ -347,7 +380,7 @@ async function compareOp(
   // A guest action: compared on the fields the observed line gives.
   const line = JSON.parse(traceResultLine(index, result, false)) as Record<string, string>;
   const wrong = (["outcome", "hex", "value"] as const).filter(
-    (k) => o[k] !== undefined && o[k] !== line[k],
+    (k) => o[k] !== undefined && !sameActionField(k, o[k], line[k]),
   );
   if (wrong.length === 0) return summary.agree();
   const expected = Object.fromEntries(wrong.map((k) => [k, line[k] ?? null]));
@@ -359,4 +392,22 @@ async function compareOp(
     index,
   );
   await emit(`${JSON.stringify({ index, op: line.op, expected, observed })}\n`);
+}
+
+/**
+ * Guest-action fields compare as what they mean: `hex` bytes in either case, an MSR `value` as a
+ * number (leading zeros and case aside); `outcome` exactly.
+ */
+function sameActionField(
+  key: "outcome" | "hex" | "value",
+  observed: string,
+  expected: string | undefined,
+): boolean {
+  if (expected === undefined) return false;
+  if (key === "hex") return observed.toLowerCase() === expected.toLowerCase();
+  if (key === "value") {
+    const v = parseU64Hex(observed);
+    return v !== undefined && v === parseU64Hex(expected);
+  }
+  return observed === expected;
 }

@@ -22,6 +22,14 @@ import { parseU64Hex, U64_HEX_HINT } from "../text/hex-text.js";
 import { CliUsageError, ExitCode, quote } from "./cli-error.js";
 import { out } from "./stdio.js";
 
+const NESTED_FIELD = HV_HYPERCALL_CONTROL.fields.isNested;
+
+/** "; a number is written with 0x, e.g. 0x1005d" — when the digits make a 64-bit number at all. */
+function numberHint(digits: string): string {
+  const significant = digits.replace(/^0+(?=.)/, "");
+  return significant.length <= 16 ? `; a number is written with 0x, e.g. 0x${significant}` : "";
+}
+
 export interface DecodeOptions {
   readonly json?: boolean;
   /** Read the value as a hypercall result value (RAX) instead of a control value. */
@@ -52,7 +60,7 @@ export function parseDecodeInput(text: string): Uint8Array {
   }
   if (digits.length !== 2 * CONTROL_BYTES && digits.length !== 2 * RECORD_SIZE) {
     throw new CliUsageError(
-      `decode: ${digits.length} hex digits without 0x are read as bytes in file order: 16 digits (a 64-bit value) or 32 (a record); a number is written with 0x, e.g. 0x${digits.replace(/^0+(?=.)/, "") || "0"}`,
+      `decode: ${digits.length} hex digits without 0x are read as bytes in file order: 16 digits (a 64-bit value) or 32 (a record)${numberHint(digits)}`,
     );
   }
   return Uint8Array.from(Buffer.from(digits, "hex"));
@@ -169,7 +177,12 @@ export function decode(bytes: Uint8Array): Decoded {
     fastAllowed: true,
     variableHeaderAllowed: false,
   };
-  const rulesBroken = controlViolations(lo, hi, shape).map((v) => v.rule);
+  // A code with no known class: only the rules of every call apply (RsvdZ, is nested); whether
+  // it may be fast, have a variable header or rep fields depends on a call that is not known.
+  const known = row !== undefined || hvCallClass(control.callCode) !== undefined;
+  const rulesBroken = controlViolations(lo, hi, shape)
+    .filter((v) => known || v.field.kind === "reserved-zero" || v.field === NESTED_FIELD)
+    .map((v) => v.rule);
   const inputBlock =
     bytes.length === RECORD_SIZE ? decodeInputBlock(bytes, control, row) : undefined;
   return {

@@ -1,5 +1,5 @@
 /** `hvcall exec`: one hypercall through the per-call library API, printed as one result line. */
-import { CONTROL_FAST_BIT } from "../abi/hypercall-control.js";
+import { CONTROL_FAST_BIT, HV_HYPERCALL_CONTROL } from "../abi/hypercall-control.js";
 import { formatBigU64Hex, u64Lo } from "../abi/u64.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
 import { hypercall } from "../dispatch/hypercall.js";
@@ -9,6 +9,9 @@ import { checkOutputTarget, inputIdentity } from "./output-file.js";
 import { resultLine } from "./result-lines.js";
 import { type MachineFlags, readScenarioFile, resolveCaller, writeDump } from "./session.js";
 import { out } from "./stdio.js";
+
+/** "bit 16": where the control value keeps the fast flag, as the layout names it. */
+const FAST_BIT = HV_HYPERCALL_CONTROL.fields.fast.bits;
 
 export interface ExecOptions extends MachineFlags {
   readonly control: bigint;
@@ -29,7 +32,7 @@ function inputRegister(options: ExecOptions): bigint {
   if (options.fast !== undefined) {
     if (!fast) {
       throw new CliUsageError(
-        `--fast: --control ${control} is a memory call (fast bit 16 clear): give --input-gpa, or set bit 16 in --control for a fast call`,
+        `--fast: --control ${control} is a memory call (fast ${FAST_BIT} clear): give --input-gpa, or set ${FAST_BIT} in --control for a fast call`,
       );
     }
     return options.fast;
@@ -37,7 +40,7 @@ function inputRegister(options: ExecOptions): bigint {
   if (options.inputGpa !== undefined) {
     if (fast) {
       throw new CliUsageError(
-        `--input-gpa: --control ${control} is a fast call (bit 16 set): give --fast, or clear bit 16 in --control for a memory call`,
+        `--input-gpa: --control ${control} is a fast call (${FAST_BIT} set): give --fast, or clear ${FAST_BIT} in --control for a memory call`,
       );
     }
     return options.inputGpa;

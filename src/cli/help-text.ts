@@ -1,23 +1,59 @@
-/** The text after each command's option list in `--help` (docs/cli.md says the same at length). */
+/**
+ * The text after each command's option list in `--help` (docs/cli.md says the same at length),
+ * keyed by the command's path: "run", "trace convert", "golden run" (a subcommand's name alone
+ * would give `golden run` the help of `run`). Every command names its exit codes (docs/cli.md §12).
+ */
 import { MAX_SIGNAL_THREADS } from "../parallel/protocol.js";
 import { BYTES_HEX_HINT, U64_HEX_HINT } from "../text/hex-text.js";
 
 const N = "hvcall";
 
-const HEX = `
-Hex: a number is ${U64_HEX_HINT}, in either case; a flag that
-takes only numbers (--control, --fast, --input-gpa, --r8) also takes the digits without 0x. Bytes
-are ${BYTES_HEX_HINT}.`;
+/** Help lines stay within 100 columns: generated sentences are wrapped at word boundaries. */
+const WIDTH = 100;
 
-const EXIT = `
-Exit codes: 0 done; 1 internal error (a bug: please report it); 2 bad usage, a bad input file, or an
-output that cannot be written (a closed pipe, a full disk): one line on stderr.`;
+function wrap(text: string): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter((w) => w !== "")) {
+    if (line !== "" && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  if (line !== "") lines.push(line);
+  return lines.join("\n");
+}
+
+const HEX = `
+${wrap(`Hex: a number is ${U64_HEX_HINT}, in either case; a flag that takes only numbers (--control,
+--fast, --input-gpa, --r8) also takes the digits without 0x. Bytes are ${BYTES_HEX_HINT}.`)}`;
+
+const OUTPUT_FAILS = "or an output that cannot be written (a closed pipe, a full disk)";
+
+/** Codes 0, 1 and 2 as every command has them, 3 where the command gives it. */
+function exitCodes(
+  codes: { readonly zero?: string; readonly two?: string; readonly three?: string } = {},
+): string {
+  const two = codes.two ?? "bad usage, a bad input file";
+  const three = codes.three === undefined ? "" : `; 3 ${codes.three}`;
+  return `
+${wrap(
+  `Exit codes: 0 ${codes.zero ?? "done"}; 1 internal error (a bug: please report it); 2 ${two}, ` +
+    `${OUTPUT_FAILS}: one line on stderr${three}.`,
+)}`;
+}
+
+const EXIT = exitCodes();
 
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
   program: `
 Commands:  replay, run, exec, check, decode, trace convert, golden run|update|new.
 Run "${N} help <command>" (or "${N} <command> --help") for each.
-${EXIT.trim()} 3: check found disagreements, golden run a failing fixture.`,
+${wrap(
+  `Exit codes: 0 done; 1 internal error (a bug: please report it); 2 bad usage, a bad input file,
+  ${OUTPUT_FAILS}: one line on stderr. 3: check found disagreements, golden run a failing fixture,
+  golden update --check a fixture that would change.`,
+)}`,
 
   replay: `
 Records: 16 bytes each. Bytes 0..7: the hypercall control value (u64, little-endian). Bytes 8..15:
@@ -54,10 +90,11 @@ A trace is JSON Lines, one op per line (blank lines are skipped), or the binary 
   {"op":"hypercall","control":"0x1005d","rdx":"0x14","r8":"0x0"}   one hypercall (r8 optional)
   {"op":"write","gpa":"0x20300","hex":"00000000"}                  guest memory write
   {"op":"read","gpa":"0x20300","length":16}                        guest memory read (1..4096)
-  {"op":"wrmsr","msr":"0x40000084","value":"0x0"}                  guest MSR write (msr: hex or integer)
+  {"op":"wrmsr","msr":"0x40000084","value":"0x0"}                  guest MSR write
   {"op":"rdmsr","msr":"0x40000081"}                                guest MSR read
   {"op":"eoi"}                                                     APIC EOI: the message rescan
-Every op may name "partition" (default --caller) and "vp" (default --vp, for ops that act as a VP).
+Every op may name "partition" (default --caller) and "vp" (default --vp, for ops that act as a VP);
+"msr" is a number in hex or a JSON integer.
 Output: one JSON line per op, {"index":i,"op":"…",…}: hypercalls add status and result (and with
 --explain check and why); write, wrmsr and eoi add outcome ("ok", "unbacked", "#GP"); read adds hex,
 rdmsr value. --output bin writes the 8-byte result value of each hypercall op instead.
@@ -92,8 +129,11 @@ Output: one JSON line per disagreement on stdout,
   {"index":i,"expected":{"status","result"},"observed":{"status","result"},"check":"…","why":"…"}
 and on stderr a summary grouping the disagreements by (expected status, observed status, check)
 with their counts and the first index of each.
-Exit codes: 0 every result agrees; 3 some disagree; 2 bad usage or files (including RESULTS whose
-indexes do not match the input); 1 internal error.
+${exitCodes({
+  zero: "every result agrees",
+  two: "bad usage, a bad input file (including RESULTS whose indexes do not match the input)",
+  three: "some disagree",
+})}
 
 Example: see examples/check-kvm-style/.`,
 
@@ -113,13 +153,63 @@ Examples:
   ${N} decode 5d000100000000001400000005000000
   ${N} decode --result 0x0000000000000011`,
 
-  convert: `
+  trace: `
+Run "${N} help trace convert" for the options of convert.
+${exitCodes({ two: "bad usage (no subcommand: this help, on stderr), a bad input file" })}`,
+
+  "trace convert": `
 JSON Lines to binary, or binary to JSON Lines (the form of INPUT decides; --to overrides). Lossless:
 converting back gives the same ops, each with the fields it named. A file OUTPUT is written
-atomically and is never the input.
-${EXIT}`,
+atomically and is never the input; binary output to a terminal is refused.
+${EXIT}
+
+Example:
+  ${N} trace convert fixtures/examples/trace.jsonl trace.bin`,
 
   golden: `
 Golden fixtures (docs/golden-fixtures.md): a scenario, a trace whose ops carry the answers they
-must get, and the final state of every VP.`,
+must get, and the final state of every VP. Run "${N} help golden <command>" for each.
+${exitCodes({
+  two: "bad usage (no subcommand: this help, on stderr), a malformed fixture, a DIR without fixtures",
+  three: "golden run: a fixture fails; golden update --check: an expectation would change",
+})}`,
+
+  "golden run": `
+Runs every *.json file of DIR (sorted), each on a fresh machine, and writes nothing: one line "ok"
+or "FAIL" per fixture, a unified diff (expected -> hvcall) for each that fails, then the counts.
+A fixture that leaves out expect or expectFinal fails, and says so: "${N} golden update DIR"
+fills them in. Every fixture is read and checked before the first line is printed.
+${exitCodes({
+  zero: "every fixture passes",
+  two: "bad usage, a malformed fixture (one line naming its file and JSON path), a DIR without .json files",
+  three: "some fixture fails",
+})}
+
+Example:
+  ${N} golden run fixtures/golden`,
+
+  "golden update": `
+Runs every *.json file of DIR as golden run does, rewrites the expectations (each op's expect,
+expectFinal) that differ from hvcall's answers, and prints a unified diff of each changed file.
+Every fixture is read, checked and run before the first is written: when one is malformed,
+nothing is written. Each file is replaced atomically. --check prints the diffs, writes nothing.
+${exitCodes({
+  zero: "done (with --check: nothing would change)",
+  two: "bad usage, a malformed fixture (one line naming its file and JSON path; nothing is written), a DIR without .json files",
+  three: "with --check: some expectation would change",
+})}
+
+Example:
+  ${N} golden update --check fixtures/golden`,
+
+  "golden new": `
+Runs TRACE against the scenario and prints a new fixture on stdout: the scenario as the file gives
+it, the trace's ops in canonical form, and hvcall's answers as expect and expectFinal. Save it as
+DIR/NAME.json, NAME being its "name" (--name, or else the trace file's name, lowercase, dashed).
+${exitCodes({
+  two: "bad usage, a bad scenario or trace (one line naming the line and field)",
+})}
+
+Example:
+  ${N} golden new --scenario scenario.json capture.jsonl > my-suite/capture.json`,
 };

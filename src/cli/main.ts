@@ -14,7 +14,7 @@ import { MAX_SIGNAL_THREADS } from "../parallel/protocol.js";
 
 import { callerFlag, parseInteger, u64Flag, vpFlag } from "./args.js";
 import type { CheckOptions } from "./check.js";
-import { CliUsageError, ExitCode, oneLine } from "./cli-error.js";
+import { CliUsageError, ExitCode, oneLine, quote } from "./cli-error.js";
 import type { DecodeOptions } from "./decode.js";
 import type { ExecOptions } from "./exec.js";
 import type { GoldenNewOptions, GoldenUpdateOptions } from "./golden/golden-command.js";
@@ -59,13 +59,43 @@ function outputFor(command: string) {
 }
 
 function sub(parent: Command, name: string, description: string): Command {
+  // Help texts are keyed by the command's path: `golden run` is not `run` (help-text.ts).
+  const path = parent.name() === NAME ? name : `${parent.name()} ${name}`;
   return parent
     .command(name)
     .description(description)
-    .configureOutput(
-      outputFor(`${parent.name() === NAME ? NAME : `${NAME} ${parent.name()}`} ${name}`),
-    )
-    .addHelpText("after", COMMAND_HELP[name] ?? "");
+    .configureOutput(outputFor(`${NAME} ${path}`))
+    .addHelpText("after", COMMAND_HELP[path] ?? "");
+}
+
+/** Every command a user can name, subcommands as "golden run": for an unknown command's message. */
+function commandNames(program: Command): string {
+  const names = program.commands.flatMap((c) =>
+    c.commands.length === 0 ? [c.name()] : c.commands.map((s) => `${c.name()} ${s.name()}`),
+  );
+  return [...names, "help"].join(", ");
+}
+
+/**
+ * `hvcall help [COMMAND [SUBCOMMAND]]` as the arguments commander runs: `COMMAND … --help`.
+ * Handled here because commander's help command reads one word (`help golden run` showed the
+ * group's help) and answers a word it does not know with the whole help and no reason. An unknown
+ * command is exit 2 with one line naming it and the commands there are (docs/cli.md).
+ */
+function helpArguments(program: Command, words: readonly string[]): string[] {
+  const path = words.filter((w) => w !== "--help" && w !== "-h");
+  if (path.length === 0 || (path.length === 1 && path[0] === "help")) return ["--help"];
+  let command = program;
+  for (const word of path) {
+    const next = command.commands.find((c) => c.name() === word);
+    if (next === undefined) {
+      throw new CliUsageError(
+        `unknown command ${quote(path.join(" "))}; the commands are: ${commandNames(program)} (see: ${NAME} --help)`,
+      );
+    }
+    command = next;
+  }
+  return [...path, "--help"];
 }
 
 function withMachineOptions(command: Command, dumpHelp = true): Command {
@@ -306,9 +336,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   let exitCode: number = ExitCode.Success;
   try {
-    await buildProgram((code) => {
+    const program = buildProgram((code) => {
       exitCode = code;
-    }).parseAsync([...argv], { from: "user" });
+    });
+    const args = argv[0] === "help" ? helpArguments(program, argv.slice(1)) : [...argv];
+    await program.parseAsync(args, { from: "user" });
   } catch (error) {
     exitCode = report(error);
   }

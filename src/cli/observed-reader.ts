@@ -5,11 +5,15 @@
  * result values, one per record or per hypercall op. Read as a stream, like the trace reader.
  */
 import { type FileHandle, open, stat } from "node:fs/promises";
+import { hvStatusFromName, hvStatusName } from "../abi/hv-status.js";
+import { RESULT_STATUS_MASK } from "../abi/hypercall-result.js";
+import { formatU64Hex, u64Hi, u64Lo } from "../abi/u64.js";
 import { parseU64Hex } from "../text/hex-text.js";
 import { CliUsageError, fsReason, quote } from "./cli-error.js";
 
 const READ_SIZE = 1 << 20;
 const NEWLINE = 0x0a;
+const BOM = [0xef, 0xbb, 0xbf] as const;
 /** The longest observed line: far above any result line (a read's 8 KiB of hex is the longest). */
 const LINE_MAX_BYTES = 1 << 20;
 
@@ -23,6 +27,8 @@ export class Observed {
   resultHi = 0;
   resultGiven = false;
   status: string | undefined;
+  /** The op the line names (`run` output has it), checked against the trace's op. */
+  op: string | undefined;
   outcome: string | undefined;
   hex: string | undefined;
   value: string | undefined;
@@ -108,9 +114,13 @@ export class ObservedReader {
       return this.end > this.start;
     }
     this.end += n;
+    if (this.form === undefined && this.start === 0 && this.end >= BOM.length) {
+      // A UTF-8 byte order mark before JSON Lines is skipped, as for scenarios and traces.
+      if (BOM.every((b, i) => this.buffer[i] === b)) this.start = BOM.length;
+    }
     if (this.form === undefined) {
       const first = this.buffer
-        .subarray(0, this.end)
+        .subarray(this.start, this.end)
         .find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
       // JSON Lines start with "{"; a binary file is 8-byte values (told apart by --observed-form).
       this.form = this.forced ?? (first === 0x7b ? "jsonl" : "bin");
@@ -129,7 +139,7 @@ export class ObservedReader {
       into.resultHi =
         (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0;
       into.resultGiven = true;
-      into.status = into.outcome = into.hex = into.value = undefined;
+      into.status = into.op = into.outcome = into.hex = into.value = undefined;
       this.where = `value ${this.count} (byte ${this.count * 8})`;
       this.start += 8;
       this.count++;
@@ -192,16 +202,41 @@ function parseObservedLine(text: string, where: string, into: Observed): void {
       throw new ObservedError(
         `${where}: result: expected a 64-bit hex string like "0x0000000000000000"`,
       );
-    into.resultLo = Number(value & 0xffffffffn);
-    into.resultHi = Number(value >> 32n);
+    into.resultLo = u64Lo(value);
+    into.resultHi = u64Hi(value);
   }
   into.status = stringField(o, "status", where);
+  if (into.status !== undefined) checkStatus(into, where);
+  into.op = stringField(o, "op", where);
   into.outcome = stringField(o, "outcome", where);
   into.hex = stringField(o, "hex", where);
   into.value = stringField(o, "value", where);
   if (!into.resultGiven && into.outcome === undefined) {
     throw new ObservedError(
       `${where}: result: missing (a line needs index and result, or an op's outcome)`,
+    );
+  }
+}
+
+/**
+ * A line's `status` must be an HV_STATUS name (as hvcall prints them, `HV_STATUS_UNKNOWN_0x…` for
+ * a code without one) and, beside a `result`, the name of that result's bits 15:0 — a line that
+ * contradicts itself is a broken file, not a disagreement.
+ */
+function checkStatus(into: Observed, where: string): void {
+  const status = into.status!;
+  const unknown = /^HV_STATUS_UNKNOWN_0x([0-9A-F]{4})$/.exec(status);
+  const code =
+    hvStatusFromName(status) ?? (unknown === null ? undefined : Number.parseInt(unknown[1]!, 16));
+  if (code === undefined) {
+    throw new ObservedError(
+      `${where}: status: ${JSON.stringify(status)} is not an HV_STATUS name (e.g. "HV_STATUS_SUCCESS")`,
+    );
+  }
+  const fromResult = into.resultLo & RESULT_STATUS_MASK;
+  if (into.resultGiven && code !== fromResult) {
+    throw new ObservedError(
+      `${where}: status: ${status} contradicts result ${formatU64Hex(into.resultLo, into.resultHi)}, whose bits 15:0 are ${hvStatusName(fromResult)}`,
     );
   }
 }

@@ -1,10 +1,12 @@
-import { CliUsageError, fsReason } from "./cli-error.js";
+import { CliUsageError } from "./cli-error.js";
+import { stdoutWriteFailure } from "./stdio.js";
 
 /**
- * Writes to a stream (stdout) with backpressure: `write` resolves once the stream has taken the
- * chunk (its write callback), so the caller may then reuse the chunk's memory. When the reader goes
- * away (EPIPE, e.g. `hvcall replay … | head`), the sink closes quietly and `write` answers false, so
- * that the producer stops. Any other write error is a one-line usage error.
+ * Writes to stdout with backpressure: `write` resolves once the stream has taken the chunk (its
+ * write callback), so the caller may then reuse the chunk's memory. When the reader goes away
+ * (EPIPE, e.g. `hvcall replay … | head`), the sink closes quietly and `write` answers false, so
+ * that the producer stops. Any other write error — a full disk, a file-size limit that cut a
+ * write short (stdio.ts) — is a one-line usage error (docs/cli.md §12).
  */
 export class OutputSink {
   private closed = false;
@@ -37,8 +39,6 @@ export class OutputSink {
 
   /** After a write answered false: throws the write error, unless the reader simply went away. */
   check(): void {
-    if (this.failure !== undefined) {
-      throw new CliUsageError(`stdout: cannot write: ${fsReason(this.failure)}`);
-    }
+    if (this.failure !== undefined) throw new CliUsageError(stdoutWriteFailure(this.failure));
   }
 }

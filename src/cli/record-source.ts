@@ -27,7 +27,7 @@ export interface RecordSource {
  * Opens `path` (or `-` for stdin). A regular file is measured first: a length that is not a
  * multiple of 16 is rejected here, before any call runs. Pipes and devices are streams, like stdin.
  */
-export async function openRecordSource(path: string): Promise<RecordSource> {
+export async function openRecordSource(path: string, lengthHint = ""): Promise<RecordSource> {
   if (path === "-") {
     // Standard input redirected from a regular file (`- < records.bin`) is measured like a file.
     let s: Stats | undefined;
@@ -36,7 +36,7 @@ export async function openRecordSource(path: string): Promise<RecordSource> {
     } catch {
       s = undefined;
     }
-    if (s?.isFile() === true) checkLength("stdin", s.size);
+    if (s?.isFile() === true) checkLength("stdin", s.size, lengthHint);
     return streamSource("stdin", process.stdin);
   }
   const name = quote(path);
@@ -48,7 +48,7 @@ export async function openRecordSource(path: string): Promise<RecordSource> {
       throw new CliUsageError(`records: ${name} is a directory, not a record file`);
     if (s.isFile()) {
       size = s.size;
-      checkLength(name, size);
+      checkLength(name, size, lengthHint);
     }
     handle = await open(path, "r");
   } catch (error) {
@@ -85,13 +85,16 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-/** A record file must hold whole records: rejected before any call runs otherwise. */
-function checkLength(name: string, size: number): void {
+/**
+ * A record file must hold whole records: rejected before any call runs otherwise. `hint` ends the
+ * sentence (check adds how to read the input as a trace instead).
+ */
+export function checkLength(name: string, size: number, hint = ""): void {
   if (size % RECORD_SIZE !== 0) {
     throw new CliUsageError(
       `records: ${name} is ${size} bytes, not a multiple of ${RECORD_SIZE} ` +
         `(${plural(Math.floor(size / RECORD_SIZE), "record")} and ${plural(size % RECORD_SIZE, "byte")} left over); ` +
-        `each record is ${RECORD_SIZE} bytes. Nothing was run`,
+        `each record is ${RECORD_SIZE} bytes${hint}. Nothing was run`,
     );
   }
 }

@@ -4,7 +4,7 @@
  * input size: one chunk of records, one results buffer and two output buffers, all reused; no
  * string is built per record.
  */
-import { RESULT_STATUS_MASK } from "../abi/hypercall-result.js";
+import { outcomeStatus, RESULT_STATUS_MASK, resultHi, resultLo } from "../abi/hypercall-result.js";
 import { BatchRunner, defaultScratchGpa } from "../dispatch/batch-runner.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
 import { explainLastCall } from "../dispatch/explain.js";
@@ -19,6 +19,7 @@ import { createProgress } from "./progress.js";
 import { openRecordSource, type RecordSource } from "./record-source.js";
 import { explainedLines, MAX_LINE_BYTES, ResultLineEncoder } from "./result-lines.js";
 import { type MachineFlags, readScenarioFile, resolveCaller, writeDump } from "./session.js";
+import { refuseTwoStdinInputs } from "./stdin-inputs.js";
 import { memoryReport, summaryTable } from "./summary.js";
 
 export interface ReplayOptions extends MachineFlags {
@@ -45,6 +46,10 @@ export async function runReplay(recordsPath: string, options: ReplayOptions): Pr
       "--explain runs the records one by one on this thread: leave out --threads",
     );
   }
+  refuseTwoStdinInputs([
+    { label: "--scenario", path: options.scenario },
+    { label: "records", path: recordsPath },
+  ]);
   const doc = await readScenarioFile(options.scenario);
   const { caller, vp } = resolveCaller(doc, options.caller, options.vp);
   const source = await openRecordSource(recordsPath);
@@ -127,9 +132,9 @@ function explainingBatch(runner: BatchRunner): RecordBatch {
       runner.withScratch(() => {
         for (let i = 0; i < n; i++) {
           const outcome = runner.dispatchRecord(words, i * RECORD_WORDS);
-          const status = outcome & RESULT_STATUS_MASK;
-          results[i * RESULT_WORDS] = status;
-          results[i * RESULT_WORDS + 1] = outcome >>> 16;
+          const status = outcomeStatus(outcome);
+          results[i * RESULT_WORDS] = resultLo(outcome);
+          results[i * RESULT_WORDS + 1] = resultHi(outcome);
           if (statusCounts !== undefined) statusCounts[status] = statusCounts[status]! + 1;
           const e = explainLastCall(runner.dispatcher);
           explanations.push(`,"check":"${e.check}","why":${JSON.stringify(e.why)}`);

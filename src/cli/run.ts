@@ -10,10 +10,12 @@ import { TraceEngine, TraceResult } from "../trace/trace-engine.js";
 import { TraceError, TraceOp, TraceOpCode } from "../trace/trace-op.js";
 import { traceResultLine } from "../trace/trace-output.js";
 import { CliUsageError, ExitCode } from "./cli-error.js";
+import { isRegularFile } from "./file-head.js";
 import { checkOutputTarget, inputIdentity } from "./output-file.js";
 import { OutputSink } from "./output-sink.js";
 import { plural } from "./record-source.js";
 import { type MachineFlags, readScenarioFile, resolveCaller, writeDump } from "./session.js";
+import { refuseTwoStdinInputs } from "./stdin-inputs.js";
 import { summaryTable } from "./summary.js";
 import { openTraceReader, type TraceReader } from "./trace-reader.js";
 
@@ -43,11 +45,10 @@ export function traceUsageError(
  * partition and VP it names. A stream (stdin) cannot be read twice; it is checked as it runs.
  */
 export async function checkTraceFile(path: string, engine: TraceEngine): Promise<void> {
+  // Told by stat, not by opening: opening a FIFO and closing it again would cost its writer the
+  // bytes it wrote meanwhile (and an EPIPE).
+  if (!(await isRegularFile(path))) return;
   const reader = await openTraceReader(path);
-  if (!reader.rereadable) {
-    await reader.close();
-    return;
-  }
   const op = new TraceOp();
   try {
     for (;;) {
@@ -66,6 +67,10 @@ export async function runRun(tracePath: string, options: RunOptions): Promise<nu
   if (options.explain === true && options.output === "bin") {
     throw new CliUsageError("--explain adds check and why to JSON lines: it needs --output json");
   }
+  refuseTwoStdinInputs([
+    { label: "--scenario", path: options.scenario },
+    { label: "trace", path: tracePath },
+  ]);
   const doc = await readScenarioFile(options.scenario);
   const { caller, vp } = resolveCaller(doc, options.caller, options.vp, false);
   if (options.dumpState !== undefined) {
@@ -88,8 +93,8 @@ export async function runRun(tracePath: string, options: RunOptions): Promise<nu
   let ran = 0;
   let hypercalls = 0;
   let text = "";
-  let bin = new Uint8Array(FLUSH_BYTES);
-  let binView = new DataView(bin.buffer);
+  const bin = new Uint8Array(FLUSH_BYTES);
+  const binView = new DataView(bin.buffer);
   let binAt = 0;
   /** Hands the output to stdout; false when its reader went away (another error throws). */
   const flush = async (): Promise<boolean> => {
@@ -99,9 +104,8 @@ export async function runRun(tracePath: string, options: RunOptions): Promise<nu
       text = "";
     }
     if (binAt > 0) {
-      open = await sink.write(bin.subarray(0, binAt));
-      bin = new Uint8Array(FLUSH_BYTES);
-      binView = new DataView(bin.buffer);
+      // The sink resolves once stdout has taken the bytes: the buffer can be refilled.
+      open = (await sink.write(bin.subarray(0, binAt))) && open;
       binAt = 0;
     }
     if (!open) sink.check();
@@ -128,6 +132,9 @@ export async function runRun(tracePath: string, options: RunOptions): Promise<nu
         if ((text.length >= FLUSH_BYTES || binAt === FLUSH_BYTES) && !(await flush()))
           return await stoppedByReader(reader, ran, machine, options.dumpState);
       }
+      // What ran so far goes out before the reader waits for more: a guest streaming its trace
+      // through a pipe sees each result as its op runs.
+      if (!(await flush())) return await stoppedByReader(reader, ran, machine, options.dumpState);
       if (!(await reader.fill())) break;
     }
     if (!(await flush())) return await stoppedByReader(reader, ran, machine, options.dumpState);

@@ -2,14 +2,11 @@
  * `hvcall trace convert`: a guest trace from JSON Lines to binary or back (docs/trace-format.md),
  * streaming, losslessly: every op keeps its fields, and whether it named its partition, VP and R8.
  */
-import { type FileHandle, open, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import { encodeTraceOp, traceHeader } from "../trace/trace-binary.js";
 import { formatTraceOp } from "../trace/trace-jsonl.js";
 import { TraceError, TraceOp } from "../trace/trace-op.js";
-import { CliUsageError, ExitCode, fsReason, quote } from "./cli-error.js";
-import { onInterrupt } from "./interrupts.js";
-import { checkOutputTarget, inputIdentity } from "./output-file.js";
+import { CliUsageError, ExitCode } from "./cli-error.js";
+import { checkOutputTarget, inputIdentity, openAtomically } from "./output-file.js";
 import { OutputSink } from "./output-sink.js";
 import { traceUsageError } from "./run.js";
 import { openTraceReader, type TraceForm } from "./trace-reader.js";
@@ -21,42 +18,14 @@ export interface ConvertOptions {
 
 const FLUSH_BYTES = 1 << 20;
 
-/** Where converted bytes go: stdout, or a temporary file renamed over OUT at the end. */
+/**
+ * Where converted bytes go: stdout, or a temporary file renamed over OUT at the end
+ * (output-file.ts: written in full, flushed, OUT's mode kept; docs/cli.md §12).
+ */
 interface Destination {
   write(bytes: Uint8Array): Promise<void>;
   commit(): Promise<void>;
   abandon(): Promise<void>;
-}
-
-async function fileDestination(path: string): Promise<Destination> {
-  const temp = join(dirname(path), `.${basename(path)}.hvcall-${process.pid}.tmp`);
-  let handle: FileHandle;
-  try {
-    handle = await open(temp, "wx");
-  } catch (error) {
-    throw new CliUsageError(`output ${quote(path)}: cannot write there: ${fsReason(error)}`);
-  }
-  const forget = onInterrupt(() => void unlink(temp).catch(() => undefined));
-  const fail = (error: unknown): never => {
-    throw new CliUsageError(
-      `output ${quote(path)}: cannot write: ${fsReason(error)} (the file is unchanged)`,
-    );
-  };
-  return {
-    async write(bytes) {
-      await handle.write(bytes).catch(fail);
-    },
-    async commit() {
-      await handle.close().catch(fail);
-      await rename(temp, path).catch(fail);
-      forget();
-    },
-    async abandon() {
-      await handle.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
-      forget();
-    },
-  };
 }
 
 function stdoutDestination(): Destination {
@@ -108,7 +77,7 @@ export async function runTraceConvert(
             "output -: binary trace to a terminal; give a file or redirect stdout",
           );
         }
-        destination = output === "-" ? stdoutDestination() : await fileDestination(output);
+        destination = output === "-" ? stdoutDestination() : await openAtomically("output", output);
         if (to === "binary") await push(traceHeader());
       }
       while (reader.take(op)) {

@@ -5,7 +5,7 @@ import { OUTCOME_REPS_SHIFT, RESULT_STATUS_MASK } from "../abi/hypercall-result.
 import { u64ToHalves } from "../abi/u64.js";
 import { GuestMemory, PAGE_NUMBER_LIMIT } from "../state/guest-memory.js";
 import { requireU64 } from "../state/host-checks.js";
-import type { Dispatcher } from "./dispatcher.js";
+import { Dispatcher } from "./dispatcher.js";
 import { signalEventRow } from "./handlers/signal-event.js";
 import { type RecordFallback, SignalEventKernel } from "./handlers/signal-event-kernel.js";
 import {
@@ -65,6 +65,10 @@ export class BatchRunner implements RecordFallback {
   private view: Uint32Array = new Uint32Array(0);
 
   constructor(dispatcher: Dispatcher, options: BatchOptions) {
+    if (!(dispatcher instanceof Dispatcher))
+      throw new TypeError("BatchRunner: dispatcher must be a Dispatcher (new Dispatcher(machine))");
+    if (typeof options !== "object" || options === null)
+      throw new TypeError("BatchRunner: expected options { caller, vp?, scratchGpa? }");
     const machine = dispatcher.machine;
     this.dispatcher = dispatcher;
     this.callerSlot = machine.requirePartition(options.caller, "caller");

@@ -12,7 +12,7 @@ import {
 } from "../abi/hypercall-control.js";
 import { FAST_INPUT_MAX_BYTES, HYPERCALL_INPUT_ALIGNMENT } from "../abi/hypercall-input.js";
 import { outcomeReps, outcomeStatus, packOutcome } from "../abi/hypercall-result.js";
-import type { Machine } from "../state/machine.js";
+import { Machine } from "../state/machine.js";
 import { HANDLER_TABLE } from "./handler-table.js";
 import { HypercallFrame } from "./hypercall-frame.js";
 import type { HypercallRow } from "./hypercall-row.js";
@@ -52,6 +52,8 @@ export class Dispatcher {
   private readonly partitionCount: number;
 
   constructor(machine: Machine, table: readonly HypercallRow[] = HANDLER_TABLE) {
+    if (!(machine instanceof Machine))
+      throw new TypeError("Dispatcher: expected a Machine (from loadMachine)");
     this.machine = machine;
     this.vpPartition = machine.tables.vpPartition;
     this.partitionCount = machine.partitionCount;

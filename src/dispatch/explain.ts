@@ -4,7 +4,7 @@ import { CONTROL_CALL_CODE_MASK, controlViolations } from "../abi/hypercall-cont
 import { FAST_INPUT_MAX_BYTES, HYPERCALL_INPUT_ALIGNMENT } from "../abi/hypercall-input.js";
 import { PARTITION_PRIVILEGE_NAMES, PartitionPrivilegeBit } from "../abi/partition-privilege.js";
 import { formatU64Hex, halvesToU64 } from "../abi/u64.js";
-import { type Dispatcher, GenericStep } from "./dispatcher.js";
+import { Dispatcher, GenericStep } from "./dispatcher.js";
 
 /**
  * Why a call got its status (`--explain`, `hypercall(…, { explain: true })`, `hvcall check`): the
@@ -18,9 +18,17 @@ export interface Explanation {
   readonly why: string;
 }
 
-/** The explanation of the call the dispatcher ran last. */
+/**
+ * The explanation of the call the dispatcher ran last through `dispatch` (and so `hypercall()`,
+ * the trace engine and `hvcall check`). `BatchRunner.run` and `SignalPool` run their records
+ * without the frame: explain one record by dispatching it alone.
+ */
 export function explainLastCall(dispatcher: Dispatcher): Explanation {
+  if (!(dispatcher instanceof Dispatcher))
+    throw new TypeError("explainLastCall: expected a Dispatcher (new Dispatcher(machine))");
   const f = dispatcher.frame;
+  if (f.step === 0)
+    throw new RangeError("explainLastCall: this dispatcher has not dispatched a call yet");
   const registered = dispatcher.rowAt(f.rowIndex);
   if (registered === undefined || f.step <= GenericStep.Fetch) {
     return { check: `generic.${f.step}`, why: genericWhy(dispatcher) };

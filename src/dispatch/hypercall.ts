@@ -2,7 +2,7 @@ import { hvStatusName } from "../abi/hv-status.js";
 import { outcomeReps, outcomeStatus, resultHi, resultLo } from "../abi/hypercall-result.js";
 import { halvesToU64, u64Hi, u64Lo } from "../abi/u64.js";
 import { requireU64 } from "../state/host-checks.js";
-import type { Dispatcher } from "./dispatcher.js";
+import { Dispatcher } from "./dispatcher.js";
 import { explainLastCall } from "./explain.js";
 
 /** One hypercall as an emulator sees it at a VM exit. */
@@ -51,9 +51,13 @@ export function hypercall(
   request: HypercallRequest,
   options: HypercallOptions = {},
 ): HypercallOutcome {
+  if (!(dispatcher instanceof Dispatcher))
+    throw new TypeError("hypercall: dispatcher must be a Dispatcher (new Dispatcher(machine))");
   const machine = dispatcher.machine;
   if (typeof request !== "object" || request === null)
-    throw new TypeError("hypercall: expected a request object");
+    throw new TypeError(
+      "hypercall: expected a request object { caller, vp?, control, input, input2? }",
+    );
   const callerSlot = machine.requirePartition(request.caller, "caller");
   const vpSlot = machine.requireVp(request.caller, request.vp ?? 0, "vp", "caller");
   const control = requireU64(request.control, "control");

@@ -15,6 +15,7 @@ import {
 } from "./machine-tables.js";
 import { enqueueMessage, freeBuffer } from "./message-queues.js";
 import { NOT_FOUND, PairHashTable, pairHashCapacity } from "./pair-hash-table.js";
+import { isParsedScenario } from "./scenario-brand.js";
 import type { PartitionSpec, ScenarioDocument } from "./scenario-document.js";
 import { SiefImage } from "./sief-image.js";
 import { MSR_SCONTROL, MSR_SIEFP, MSR_SIMP, MSR_SINT0, MSR_STRIDE } from "./synic-registers.js";
@@ -51,6 +52,11 @@ function countsOf(parts: readonly PartitionSpec[]): MachineCounts {
 
 /** Builds the machine a validated scenario (or a dump) describes. */
 export function loadMachine(doc: ScenarioDocument, options: MachineOptions = {}): Machine {
+  if (!isParsedScenario(doc)) {
+    throw new TypeError(
+      "loadMachine: doc must be what parseScenario or parseScenarioText returned (they check every field); parse the scenario first",
+    );
+  }
   const parts = doc.partitions;
   const t = allocateTables(countsOf(parts), options.shared === true);
   const portLookup = PairHashTable.over(t.portLookupOwners, t.portLookupIds, t.portLookupValues);

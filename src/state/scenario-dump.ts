@@ -6,7 +6,7 @@ import { SINT_RESET_VALUE } from "../abi/synic-msr.js";
 import { formatU64Hex, halvesToU64 } from "../abi/u64.js";
 import { HV_ANY_VP } from "../abi/vp-index.js";
 import { GuestMemory } from "./guest-memory.js";
-import type { Machine } from "./machine.js";
+import { Machine } from "./machine.js";
 import { MESSAGE_RECORD_BYTES } from "./machine-tables.js";
 import { queuedRecords } from "./message-queues.js";
 import { queuedMessageText } from "./queued-message-text.js";
@@ -51,6 +51,8 @@ export interface DumpedPartition {
  * `messageQueues` (the waiting messages). Loading the dump gives back the same machine.
  */
 export function dumpScenario(machine: Machine): { partitions: DumpedPartition[] } {
+  if (!(machine instanceof Machine))
+    throw new TypeError("dumpScenario: expected a Machine (from loadMachine)");
   const t = machine.tables;
   const partitions: DumpedPartition[] = [];
   const portsOf: Record<string, unknown>[][] = Array.from(

@@ -19,6 +19,7 @@ import {
   type IntRange,
   PORT_TYPES,
   RANGE,
+  SINT_KEY_PROBLEM,
   SINT_KEYS,
   show,
 } from "./scenario-ranges.js";
@@ -141,7 +142,7 @@ function perSintRecord(what: string, value: z.core.SomeType) {
   return record(
     what,
     Object.fromEntries(SINT_KEYS.map((k) => [k, z.optional(value)])),
-    `SINT index must be ${RANGE.sint.text}`,
+    SINT_KEY_PROBLEM,
   );
 }
 
@@ -192,7 +193,7 @@ const simSlots = perSintRecord(
   'an object of SIM slots like {"3": "01000000…"}',
   slotBytes.refine((b) => slotType(b) !== HV_MESSAGE_TYPE_NONE, {
     error:
-      "a slot in simSlots is not empty: its MessageType (bytes 0..3) is not 0; an empty slot goes in simResidue or is left out",
+      "this slot is empty (its MessageType, bytes 0..3, is 0): simSlots holds the slots with a message; an empty slot goes in simResidue or is left out",
   }),
 );
 /** ... simResidue the empty ones (MessageType 0) whose other bytes are not all zero. */
@@ -200,7 +201,7 @@ const simResidue = perSintRecord(
   'an object of empty SIM slots like {"3": "00000000…"}',
   slotBytes.refine((b) => slotType(b) === HV_MESSAGE_TYPE_NONE, {
     error:
-      "a slot in simResidue is empty: its MessageType (bytes 0..3) is 0; a non-empty slot goes in simSlots",
+      "this slot holds a message (its MessageType, bytes 0..3, is not 0): simResidue holds empty slots only; a slot with a message goes in simSlots",
   }),
 );
 const queuedCount = integer(

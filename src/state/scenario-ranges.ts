@@ -111,3 +111,6 @@ export function show(value: unknown): string {
 export function hexText(v: bigint): string {
   return `0x${v.toString(16)}`;
 }
+
+/** Why an object key is not a SINT (scenario and fixture objects keyed by SINT number). */
+export const SINT_KEY_PROBLEM = `not a SINT: the keys are the SINT numbers ${RANGE.sint.text} in decimal, without leading zeros (e.g. "2")`;

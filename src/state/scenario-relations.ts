@@ -13,6 +13,7 @@ import {
   FLAGS_PER_SINT,
   GPA_LIMIT,
   HEX_BYTES_RE,
+  hexText,
   isHex,
   isIn,
   isObject,
@@ -143,6 +144,17 @@ function checkVps(list: unknown, at: readonly PathSegment[], out: Problem[]): vo
     const index = vp.index;
     if (isIn(index, RANGE.vpIndex) && seen.isRepeat(index)) {
       out.push(repeated(vps, j, "index", index, "VP index", at));
+    }
+    // A SIM slot holds a message or is empty: it cannot be in both lists of a dump.
+    const slots = isObject(vp.simSlots) ? vp.simSlots : undefined;
+    const residue = isObject(vp.simResidue) ? vp.simResidue : undefined;
+    for (const sint of SINT_KEYS) {
+      if (slots?.[sint] !== undefined && residue?.[sint] !== undefined) {
+        out.push({
+          path: [...at, j, "simResidue", sint],
+          reason: `SINT ${sint} is in simSlots too: its slot either holds a message (simSlots) or is empty (simResidue), not both`,
+        });
+      }
     }
   }
 }
@@ -292,10 +304,6 @@ function checkMemory(list: unknown, at: readonly PathSegment[], out: Problem[]):
 
 function span(range: GpaRange): string {
   return `${hexText(range.start)}..${hexText(range.end - 1n)}`;
-}
-
-function hexText(v: bigint): string {
-  return `0x${v.toString(16)}`;
 }
 
 interface QueuePort {

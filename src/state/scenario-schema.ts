@@ -9,6 +9,7 @@
  * Of all the problems both passes find, the first in document order is reported as one
  * {@link ScenarioError} (scenario-report.ts).
  */
+import { markParsed } from "./scenario-brand.js";
 import type { ScenarioDocument } from "./scenario-document.js";
 import { SCENARIO_ROOT_PATH, ScenarioError } from "./scenario-error.js";
 import { SCENARIO_SCHEMA } from "./scenario-fields.js";
@@ -25,7 +26,10 @@ export function parseScenario(json: unknown): ScenarioDocument {
   if (!result.success) zodProblems(result.error.issues, problems);
   checkRelations(json, problems);
   reportFirst(json, problems);
-  if (result.success) return result.data;
+  if (result.success) {
+    markParsed(result.data);
+    return result.data;
+  }
   return fail({ path: [], reason: "not a valid scenario" });
 }
 

@@ -20,11 +20,6 @@ interface Subscription {
   readonly onError: ListenerErrorHandler | undefined;
 }
 
-interface Subscription {
-  readonly listener: SintAssertionListener;
-  readonly onError: ListenerErrorHandler | undefined;
-}
-
 /**
  * The machine's onSintAsserted subscribers. A listener is host code: what it throws is caught so
  * that the call it was told about completes as the guest sees it, and handed to its onError (or

@@ -16,11 +16,6 @@ const BYTES_RE = /^(?:[0-9a-fA-F]{2})*$/;
 export const U64_HEX_HINT = "0x and up to 16 hex digits (leading zeros allowed), e.g. 0x1005d";
 export const BYTES_HEX_HINT = "two hex digits a byte, without 0x, e.g. 1400000005000000";
 
-/** True when the text is a 64-bit number in the `0x…` form. */
-export function isU64Hex(text: string): boolean {
-  return NUMBER_RE.test(text);
-}
-
 /** The value of a `0x…` number (or, with `bareAllowed`, bare digits); undefined when not one. */
 export function parseU64Hex(text: string, bareAllowed = false): bigint | undefined {
   const m = NUMBER_RE.exec(text) ?? (bareAllowed ? BARE_NUMBER_RE.exec(text) : null);
@@ -38,11 +33,6 @@ export function hexBytesProblem(text: string): string {
   if (/^[0-9a-fA-F]*$/.test(text))
     return `odd number of hex digits (${text.length}): each byte is two digits`;
   return "not hex digits";
-}
-
-/** `0x` and 16 lowercase hex digits. */
-export function hex16(value: bigint): string {
-  return `0x${value.toString(16).padStart(16, "0")}`;
 }
 
 /** Lowercase hex of bytes. */

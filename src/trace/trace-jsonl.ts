@@ -147,7 +147,7 @@ function integer(value: unknown, where: string, field: string, min: number, max:
     throw new TraceError(where, field, `missing: expected an integer ${min}..${max}`);
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     const shown =
-      typeof value === "number" && !Number.isSafeInteger(value)
+      typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)
         ? "an integer JSON cannot carry exactly"
         : show(value);
     throw new TraceError(where, field, `expected an integer ${min}..${max}, got ${shown}`);

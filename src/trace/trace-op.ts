@@ -1,3 +1,5 @@
+import { HV_PAGE_SIZE } from "../abi/hv-page.js";
+
 /**
  * A guest trace operation (docs/cli.md §5, docs/synic.md §6): a hypercall, or one of the
  * guest actions a hypervisor sees besides hypercalls. Both trace forms (JSON Lines and binary)
@@ -37,7 +39,7 @@ export function actsAsVp(code: number): boolean {
 export const NOT_GIVEN = -1;
 
 /** The largest `read` (one page). */
-export const READ_MAX_BYTES = 4096;
+export const READ_MAX_BYTES = HV_PAGE_SIZE;
 
 /**
  * The largest `write` (1 MiB). hvcall: a bound of the trace forms, not of the guest — a longer

@@ -3,6 +3,7 @@
  * are hvcall's own `replay` / `run` output with some results edited, as another implementation
  * would disagree.
  */
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -128,21 +129,69 @@ describe.concurrent("hvcall check: records", () => {
     ]);
   });
 
-  it("a status name that does not match the result value disagrees; without status it is named from the result", async () => {
+  // Changed in review: a line whose status names other bits than its own result used to count as
+  // a disagreement, and the summary then read "SUCCESS → SUCCESS"; it is a broken file (exit 2).
+  it("a status that contradicts its own result is a broken file; without status it is named from the result", async () => {
     const named = await check(
       replayLines.map((l) => (l.index === 1 ? { ...l, status: "HV_STATUS_ACCESS_DENIED" } : l)),
     );
-    expect(named.code).toBe(3);
-    expect(jsonLines(named.stdout)[0]).toMatchObject({
-      index: 1,
-      observed: { status: "HV_STATUS_ACCESS_DENIED", result: u64(0) },
-    });
+    expect(expectUsageLine(named)).toMatch(
+      /^hvcall: --observed ".*": line 2: status: HV_STATUS_ACCESS_DENIED contradicts result 0x0000000000000000, whose bits 15:0 are HV_STATUS_SUCCESS$/,
+    );
     const unnamed = await check(
       replayLines.map((l) => (l.index === 1 ? { index: 1, result: u64(6) } : l)),
     );
+    expect(unnamed.code).toBe(3);
     expect(jsonLines(unnamed.stdout)[0]).toMatchObject({
       observed: { status: "HV_STATUS_ACCESS_DENIED", result: u64(6) },
     });
+  });
+
+  it("a status that is no HV_STATUS name is a broken file; both spellings and UNKNOWN_0x… are names", async () => {
+    const bad = await check(
+      replayLines.map((l) => (l.index === 0 ? { ...l, status: "HV_STATUS_NOPE" } : l)),
+    );
+    expect(expectUsageLine(bad)).toMatch(
+      /line 1: status: "HV_STATUS_NOPE" is not an HV_STATUS name \(e\.g\. "HV_STATUS_SUCCESS"\)$/,
+    );
+    const short = await check(
+      replayLines.map((l) => (l.index === 0 ? { ...l, status: "SUCCESS" } : l)),
+    );
+    expect(short.code).toBe(0);
+    const unknown = await check(
+      replayLines.map((l) =>
+        l.index === 0 ? { index: 0, status: "HV_STATUS_UNKNOWN_0x1234", result: u64(0x1234) } : l,
+      ),
+    );
+    expect(unknown.code).toBe(3);
+    expect(jsonLines(unknown.stdout)[0]).toMatchObject({
+      observed: { status: "HV_STATUS_UNKNOWN_0x1234", result: u64(0x1234) },
+    });
+  });
+
+  it("an observed line naming another op than hypercall is a broken file for records", async () => {
+    const r = await check(replayLines.map((l) => (l.index === 2 ? { ...l, op: "read" } : l)));
+    expect(expectUsageLine(r)).toMatch(/line 3: op: "read", but every record is a hypercall$/);
+  });
+
+  it("observed results that end early name the record without one", async () => {
+    const r = await runCli(
+      ["check", "--scenario", EXAMPLE_SCENARIO, "--observed", "-", EXAMPLE_RECORDS],
+      {
+        stdin: replayLines
+          .slice(0, 3)
+          .map((l) => `${JSON.stringify(l)}\n`)
+          .join(""),
+      },
+    );
+    expect(expectUsageLine(r, { stdoutMayHaveRun: true })).toMatch(
+      /--observed stdin: ends after 3 results, but the input goes on: record 3 has no result/,
+    );
+  });
+
+  it("a UTF-8 BOM before the observed JSON Lines is skipped", async () => {
+    const text = `\uFEFF${replayLines.map((l) => JSON.stringify(l)).join("\n")}\n`;
+    expect((await check(text)).code).toBe(0);
   });
 
   it("many disagreements: grouped in the summary with counts and the first index of each", async () => {
@@ -393,6 +442,60 @@ describe.concurrent("hvcall check: a trace as the input", () => {
     ],
   ])("%s: exit 2", async (_what, observed, message) => {
     expect(expectUsageLine(await check(observed(), trace, guestScenario))).toMatch(message);
+  });
+
+  it("an observed line naming another op than the trace's is a broken file", async () => {
+    const edited = traceLines.map((l) =>
+      l.index === 1 ? { index: 1, op: "hypercall", result: u64(0) } : l,
+    );
+    expect(expectUsageLine(await check(edited, trace, guestScenario))).toMatch(
+      /line 2: op: "hypercall", but op 1 of the trace is a read \(the results follow the trace's ops one to one\)$/,
+    );
+  });
+
+  it("a result value on a guest action's line is a broken file (only hypercalls have one)", async () => {
+    const edited = traceLines.map((l) => (l.index === 3 ? { index: 3, result: u64(0) } : l));
+    expect(expectUsageLine(await check(edited, trace, guestScenario))).toMatch(
+      /line 4: result: op 3 is a eoi, which has no result value/,
+    );
+  });
+
+  it("guest-action fields compare by meaning: hex in either case, an MSR value as a number", async () => {
+    const ops = [
+      { op: "rdmsr", partition: 2, msr: "0x40000080" },
+      { op: "read", partition: 2, gpa: "0x20200", length: 1 },
+    ];
+    const t = await writeIn(tmp(), `msr-${id()}.jsonl`, ops);
+    const lines = jsonLines(
+      (await runCli(["run", "--scenario", guestScenario, t])).stdout,
+    ) as ResultLine[] & { value?: string }[];
+    const value = (lines[0] as { value: string }).value;
+    const loose = [
+      { ...lines[0], value: `0x${BigInt(value).toString(16).toUpperCase()}` },
+      { ...lines[1], hex: lines[1]!.hex!.toUpperCase() },
+    ];
+    expect((await check(loose, t, guestScenario)).code).toBe(0);
+    const other = [{ ...lines[0], value: `0x${(BigInt(value) + 1n).toString(16)}` }, lines[1]];
+    const r = await check(other, t, guestScenario);
+    expect(r.code).toBe(3);
+    expect(jsonLines(r.stdout)).toEqual([
+      { index: 0, op: "rdmsr", expected: { value }, observed: { value: other[0]!.value } },
+    ]);
+  });
+
+  it("the input's kind comes from its content: a trace named .txt, records named .json", async () => {
+    const traceText = `\n  ${TRACE_OPS.map((o) => JSON.stringify(o)).join("\n")}\n`;
+    const txt = await writeIn(tmp(), `trace-${id()}.txt`, traceText);
+    expect((await check(traceLines, txt, guestScenario)).code).toBe(0);
+    const records = await writeIn(tmp(), `records-${id()}.json`, await readFile(EXAMPLE_RECORDS));
+    expect((await check(replayLines, records)).code).toBe(0);
+  });
+
+  it("records of a wrong length suggest --input trace", async () => {
+    const odd = await writeIn(tmp(), `odd-${id()}.bin`, new Uint8Array(20));
+    expect(expectUsageLine(await check(replayLines, odd))).toMatch(
+      /is 20 bytes, not a multiple of 16 .* \(if the input is a guest trace, give --input trace\)\. Nothing was run$/,
+    );
   });
 
   it("a bad trace line: exit 2 naming the line, before anything is compared", async () => {

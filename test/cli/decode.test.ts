@@ -144,6 +144,20 @@ describe("decode of a control value", () => {
     expect(dispatch).toMatchObject({ status: "HV_STATUS_INVALID_HYPERCALL_CODE", decided: true });
   });
 
+  // Found in review: a code of no known call listed "this call has no variable header" and
+  // "this call is a simple call" — rules of a call nobody knows. Only the call-independent remain.
+  it("an unknown call code lists only the rules of every call (RsvdZ, is nested)", () => {
+    const { control } = parts(ofNumber("0xffffffffffffffff"));
+    expect(control.callClass).toBeNull();
+    expect(control.rulesBroken).toEqual([
+      "RsvdZ bits 30:27 must be 0 (it is 15)",
+      "is nested (bit 31) must be 0: hvcall does not model a nested hypervisor (it is 1)",
+      "RsvdZ bits 47:44 must be 0 (it is 15)",
+      "RsvdZ bits 63:60 must be 0 (it is 15)",
+    ]);
+    expect(parts(ofNumber("0x0fff0fff07feffff")).control.rulesBroken).toEqual([]);
+  });
+
   // HvCallPostMessage (0x005C) is implemented now, so the "named but not implemented" example is
   // HvCallDeletePort (0x0058).
   it("a TLFS call code hvcall does not implement keeps its name", () => {
@@ -271,6 +285,15 @@ describe.concurrent("hvcall decode (CLI)", () => {
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
     // "control value" became "number": with --result the same text is a result value.
     expect(r.stderr).toMatch(/^hvcall: decode: "0xnope" is not a 64-bit number/);
+  });
+
+  it("bare digits of a wrong count: the 0x hint only when the digits make a 64-bit number", () => {
+    expect(() => parseDecodeInput("5d00010000000000000")).toThrow(
+      /19 hex digits without 0x are read as bytes in file order: 16 digits \(a 64-bit value\) or 32 \(a record\)$/,
+    );
+    expect(() => parseDecodeInput("1005d")).toThrow(
+      /; a number is written with 0x, e\.g\. 0x1005d$/,
+    );
   });
 
   it("internal error: exit 1 with the stack", async () => {

@@ -102,6 +102,7 @@ const BAD_LINES: readonly (readonly [string, string, string, RegExp])[] = [
     /expected an integer 1\.\.4096, got 0/,
   ],
   ["a read of a page and a byte", '{"op":"read","gpa":"0x0","length":4097}', "length", /got 4097/],
+  ["a read of 1.5 bytes", '{"op":"read","gpa":"0x0","length":1.5}', "length", /got 1\.5( \(|;|$)/],
   [
     "a write of 1 MiB and a byte",
     `{"op":"write","gpa":"0x0","hex":"${"00".repeat(WRITE_MAX_BYTES + 1)}"}`,

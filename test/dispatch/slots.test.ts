@@ -8,6 +8,8 @@ import { HvCallCode } from "../../src/abi/call-code.js";
 import {
   BatchRunner,
   Dispatcher,
+  dumpScenario,
+  explainLastCall,
   HvStatus,
   hypercall,
   loadMachine,
@@ -118,5 +120,30 @@ describe("the other entry points check ids, not slots", () => {
     expect(() => new BatchRunner(d, { caller: 3 })).toThrow(RangeError);
     expect(() => new BatchRunner(d, { caller: 2, vp: 1 })).toThrow(RangeError);
     expect(new BatchRunner(d, { caller: 1, vp: 1 }).vpSlot).toBe(1);
+  });
+
+  // Found in review: these used to fail with "Cannot read properties of undefined", naming nothing.
+  it("the constructors and helpers name a missing or wrong object", () => {
+    const m = machine();
+    const d = new Dispatcher(m);
+    // biome-ignore lint/suspicious/noExplicitAny: calling the API as untyped JS would
+    const loose = (f: (...a: any[]) => unknown) => f as (...a: unknown[]) => unknown;
+    expect(() => loose(hypercall)()).toThrow(/hypercall: dispatcher must be a Dispatcher/);
+    expect(() => loose(hypercall)({}, {})).toThrow(TypeError);
+    expect(() => loose(hypercall)(d)).toThrow(/hypercall: expected a request object/);
+    expect(() => new (BatchRunner as unknown as new (...a: unknown[]) => unknown)(d)).toThrow(
+      /BatchRunner: expected options/,
+    );
+    expect(() => new (Dispatcher as unknown as new (...a: unknown[]) => unknown)({})).toThrow(
+      /Dispatcher: expected a Machine/,
+    );
+    expect(() => loose(explainLastCall)()).toThrow(/explainLastCall: expected a Dispatcher/);
+    expect(() => explainLastCall(new Dispatcher(m))).toThrow(
+      /explainLastCall: this dispatcher has not dispatched a call yet/,
+    );
+    expect(() => loose(dumpScenario)({})).toThrow(/dumpScenario: expected a Machine/);
+    expect(() => loose(loadMachine)({ partitions: [{ id: 0 }] })).toThrow(
+      /loadMachine: doc must be what parseScenario or parseScenarioText returned/,
+    );
   });
 });

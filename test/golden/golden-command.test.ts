@@ -270,7 +270,7 @@ describe.concurrent("fixture validation: host mistakes are exit 2, one line nami
       "a final state for a SINT 16",
       (f: Json) => ({ ...f, expectFinal: [{ partition: 1, vp: 0, siefFlags: { "16": [1] } }] }),
       "expectFinal[0].siefFlags.16",
-      /SINT index/,
+      /not a SINT: the keys are the SINT numbers 0\.\.15/,
     ],
   ])("%s", async (_what, change, path, reason) => {
     const dir = await copyOf([]);

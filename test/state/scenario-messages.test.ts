@@ -165,6 +165,31 @@ describe("parseScenario: message fields", () => {
     ).toBe(0xff);
   });
 
+  // Found in review: the messages read as the rule, not as what was wrong ("a slot in simResidue
+  // is empty" for a slot that held a message), and a SINT in both lists lost its residue silently.
+  it("the slot messages say what is wrong; a SINT in both simSlots and simResidue is refused", () => {
+    expectRejected(
+      withVp({ simResidue: { "3": slot(1) } }),
+      "partitions[0].vps[1].simResidue.3",
+      "this slot holds a message (its MessageType, bytes 0..3, is not 0)",
+    );
+    expectRejected(
+      withVp({ simSlots: { "3": slot(0) } }),
+      "partitions[0].vps[1].simSlots.3",
+      "this slot is empty (its MessageType, bytes 0..3, is 0)",
+    );
+    expectRejected(
+      withVp({ simSlots: { "3": slot(1) }, simResidue: { "3": `00000000ff${"00".repeat(251)}` } }),
+      "partitions[0].vps[1].simResidue.3",
+      "SINT 3 is in simSlots too",
+    );
+    expectRejected(
+      withVp({ sints: { "02": "0x52" } }),
+      "partitions[0].vps[1].sints.02",
+      "without leading zeros",
+    );
+  });
+
   it("queuedMessages must agree with messageQueues", () => {
     const one = queuedHex(0x100, 1, "a");
     const ok = withVp({ queuedMessages: { "3": 1 }, messageQueues: queue(one) }, [

@@ -236,11 +236,13 @@ describe("parseScenario: rejections name the JSON path", () => {
     expectRejected(one({ vps: [{ index: 0, simp: "0X" }] }), "partitions[0].vps[0].simp", '"0X"');
   });
 
-  it("SINT index 16 → exact message `... sints.16: SINT index must be 0..15`", () => {
+  it("SINT index 16 → exact message `... sints.16: not a SINT: …`", () => {
     const error = rejection(
       one({ vps: [{ index: 0 }, { index: 1, sints: { "2": "0x50", "16": "0x1" } }] }),
     );
-    expect(error.message).toBe("partitions[0].vps[1].sints.16: SINT index must be 0..15");
+    expect(error.message).toBe(
+      'partitions[0].vps[1].sints.16: not a SINT: the keys are the SINT numbers 0..15 in decimal, without leading zeros (e.g. "2")',
+    );
   });
 
   it('SINT keys "02" and "x" → sints.02 / sints.x', () => {

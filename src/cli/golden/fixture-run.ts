@@ -3,6 +3,7 @@
  * fresh machine; and its expectations in the shape a run gives, for comparing and rewriting.
  */
 import { HvStatus } from "../../abi/hv-status.js";
+import { outcomeStatus } from "../../abi/hypercall-result.js";
 import { formatU64Hex } from "../../abi/u64.js";
 import { Dispatcher } from "../../dispatch/dispatcher.js";
 import { loadMachine } from "../../state/load-machine.js";
@@ -63,7 +64,7 @@ export function runFixture(fixture: GoldenFixture, where = `${fixture.name}.json
       const before = op.code === TraceOpCode.hypercall ? machine.snapshot() : undefined;
       engine.run(op, { where: at }, result);
       if (op.code === TraceOpCode.hypercall) {
-        if ((result.outcome & 0xffff) !== HvStatus.SUCCESS && !machine.equals(before!))
+        if (outcomeStatus(result.outcome) !== HvStatus.SUCCESS && !machine.equals(before!))
           changed.push(i);
         ops.push({
           status: result.statusName,

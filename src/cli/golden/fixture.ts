@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import { hvStatusFromName } from "../../abi/hv-status.js";
 import type { ScenarioDocument } from "../../state/scenario-document.js";
 import { ScenarioError } from "../../state/scenario-error.js";
+import { SINT_KEY_PROBLEM } from "../../state/scenario-ranges.js";
 import { parseScenario } from "../../state/scenario-schema.js";
 import { parseTraceObject } from "../../trace/trace-jsonl.js";
 import { TraceError, type TraceOp, TraceOpCode } from "../../trace/trace-op.js";
@@ -126,7 +127,7 @@ class Checker {
     const o = this.object(v, path, Object.keys(isObject(v) ? v : {}));
     const out: Record<string, T> = {};
     for (const [k, x] of Object.entries(o)) {
-      if (!SINT_KEY_RE.test(k)) this.fail(`${path}.${k}`, "SINT index must be 0..15");
+      if (!SINT_KEY_RE.test(k)) this.fail(`${path}.${k}`, SINT_KEY_PROBLEM);
       out[k] = value(x, `${path}.${k}`);
     }
     return out;

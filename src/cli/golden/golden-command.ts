@@ -2,6 +2,7 @@
  * `hvcall golden run|update|new` (docs/golden-fixtures.md): golden suites for users.
  *  - run DIR: every fixture of DIR, pass or fail, with a diff of what changed; exit 0 / 3;
  *  - update DIR: rewrites the expectations from the current answers and prints the diffs;
+ *    every fixture is read, checked and run first, so a failing update writes nothing;
  *  - new --scenario S TRACE: captures a new fixture on stdout.
  * hvcall's own fixtures/golden/ suite runs through the same code (npm test, npm run fixtures:update).
  */
@@ -62,54 +63,95 @@ async function evaluate(path: string, keepChecksAsGiven: boolean): Promise<Outco
   };
 }
 
+/** The fix an empty DIR's message names. */
+const NEW_HINT = "hvcall golden new --scenario FILE TRACE > DIR/NAME.json";
+
+/**
+ * Every fixture of DIR loaded, validated and run before anything is printed or written: a run
+ * that fails on bad input (exit 2) writes nothing and prints no diff (docs/golden-fixtures.md §1).
+ * A DIR without fixtures is bad usage for run and update alike.
+ */
+async function evaluateAll(
+  command: string,
+  dir: string,
+  keepChecksAsGiven: boolean,
+): Promise<Outcome[]> {
+  const paths = await fixturePaths(dir);
+  if (paths.length === 0) {
+    throw new CliUsageError(
+      `golden ${command}: ${quote(dir)} holds no .json fixtures (capture one with: ${NEW_HINT})`,
+    );
+  }
+  const outcomes: Outcome[] = [];
+  for (const path of paths) outcomes.push(await evaluate(path, keepChecksAsGiven));
+  return outcomes;
+}
+
+/** At most this many trace indexes are named in a "has no expect" line. */
+const MISSING_SHOWN = 5;
+
+/**
+ * The line `golden run` prints for a fixture that leaves expectations out (the format allows it,
+ * docs/golden-fixtures.md §2): such a fixture fails, and the line says how to fill them in.
+ */
+function missingExpectations(fixture: GoldenFixture): string | undefined {
+  const missing = fixture.trace.flatMap((e, i) => (e.expect === undefined ? [`trace[${i}]`] : []));
+  const parts: string[] = [];
+  if (missing.length > 0) {
+    const more = missing.length - MISSING_SHOWN;
+    const named = missing.slice(0, MISSING_SHOWN).join(", ");
+    parts.push(`no expect (${more > 0 ? `${named} and ${more} more` : named})`);
+  }
+  if (fixture.expectFinal === undefined) parts.push("no expectFinal");
+  if (parts.length === 0) return undefined;
+  const them = missing.length > 0 && fixture.expectFinal === undefined ? "them" : "it";
+  return `has ${parts.join(" and ")}; run \`hvcall golden update\` to fill ${them} in`;
+}
+
 /** `golden run DIR`. */
 export async function runGoldenRun(dir: string): Promise<number> {
-  const paths = await fixturePaths(dir);
-  if (paths.length === 0)
-    throw new CliUsageError(`golden run: ${quote(dir)} holds no .json fixtures`);
+  const outcomes = await evaluateAll("run", dir, true);
   let failed = 0;
-  for (const path of paths) {
-    const o = await evaluate(path, true);
-    const name = basename(path);
+  for (const o of outcomes) {
+    const name = basename(o.path);
     if (o.before === o.after && o.changedOnFailure.length === 0) {
       out(`ok    ${name}\n`);
       continue;
     }
     failed++;
     out(`FAIL  ${name}\n`);
+    const missing = missingExpectations(o.fixture);
+    if (missing !== undefined) out(`      ${missing}\n`);
     for (const i of o.changedOnFailure)
       out(`      trace[${i}] failed and yet changed the machine's state\n`);
     if (o.before !== o.after)
       out(unifiedDiff(o.before, o.after, `${name} (expected)`, `${name} (hvcall)`));
   }
-  out(`golden: ${paths.length} fixtures, ${paths.length - failed} passed, ${failed} failed\n`);
+  const n = outcomes.length;
+  out(`golden: ${n} fixtures, ${n - failed} passed, ${failed} failed\n`);
   return failed === 0 ? ExitCode.Success : ExitCode.Disagree;
 }
 
-/** `golden update DIR`. */
+/** `golden update DIR`: all or nothing, as far as bad input goes (see evaluateAll). */
 export async function runGoldenUpdate(dir: string, options: GoldenUpdateOptions): Promise<number> {
-  const paths = await fixturePaths(dir);
-  const changed: string[] = [];
-  const broken: string[] = [];
-  for (const path of paths) {
-    const o = await evaluate(path, false);
-    if (o.changedOnFailure.length > 0) {
-      broken.push(`${basename(path)} (trace[${o.changedOnFailure.join("], trace[")}])`);
-      continue;
-    }
-    if (o.before === o.after) continue;
-    changed.push(path);
-    out(unifiedDiff(o.before, o.after, basename(path), basename(path)));
-    if (options.check !== true) await writeFileAtomically("golden update", path, o.after);
-  }
-  const verb = options.check === true ? "would change" : "changed";
-  out(`golden: ${paths.length} fixtures, ${changed.length} ${verb}\n`);
+  const outcomes = await evaluateAll("update", dir, false);
+  const broken = outcomes
+    .filter((o) => o.changedOnFailure.length > 0)
+    .map((o) => `${basename(o.path)} (trace[${o.changedOnFailure.join("], trace[")}])`);
   if (broken.length > 0) {
-    // A failed call that changes state is a bug of the library: never written into expectations.
+    // A failed call that changes state is a bug of the library: never written into expectations,
+    // and the run writes no other fixture either (exit 1).
     throw new Error(
-      `a failed call changed the machine's state in ${broken.join(", ")}: not rewritten`,
+      `a failed call changed the machine's state in ${broken.join(", ")}: nothing was rewritten`,
     );
   }
+  const changed = outcomes.filter((o) => o.before !== o.after);
+  for (const o of changed) {
+    out(unifiedDiff(o.before, o.after, basename(o.path), basename(o.path)));
+    if (options.check !== true) await writeFileAtomically("golden update", o.path, o.after);
+  }
+  const verb = options.check === true ? "would change" : "changed";
+  out(`golden: ${outcomes.length} fixtures, ${changed.length} ${verb}\n`);
   return options.check === true && changed.length > 0 ? ExitCode.Disagree : ExitCode.Success;
 }
 
