@@ -51,3 +51,15 @@ export function fsReason(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * `--output bin` with stdout a terminal: refused before anything runs, as `trace convert` refuses
+ * a binary trace there (raw result values would garble the terminal and help nobody).
+ */
+export function refuseBinaryToTerminal(output: string | undefined): void {
+  if (output === "bin" && process.stdout.isTTY === true) {
+    throw new CliUsageError(
+      "--output bin: stdout is a terminal; redirect it to a file or a pipe (or use --output json)",
+    );
+  }
+}

@@ -12,7 +12,7 @@ import { RECORD_SIZE, RECORD_WORDS, RESULT_WORDS } from "../dispatch/hypercall-r
 import { SignalPool, type SignalPoolOptions } from "../parallel/signal-pool.js";
 import { loadMachine } from "../state/load-machine.js";
 import type { Machine } from "../state/machine.js";
-import { CliUsageError, ExitCode } from "./cli-error.js";
+import { CliUsageError, ExitCode, refuseBinaryToTerminal } from "./cli-error.js";
 import { checkOutputTarget, inputIdentity } from "./output-file.js";
 import { OutputSink } from "./output-sink.js";
 import { createProgress } from "./progress.js";
@@ -38,6 +38,7 @@ export const CHUNK_RECORDS = 64 * 1024;
 
 export async function runReplay(recordsPath: string, options: ReplayOptions): Promise<number> {
   // Everything the user gave is checked before the first call runs.
+  refuseBinaryToTerminal(options.output);
   if (options.explain === true && options.output === "bin") {
     throw new CliUsageError("--explain adds check and why to JSON lines: it needs --output json");
   }

@@ -9,7 +9,7 @@ import type { Machine } from "../state/machine.js";
 import { TraceEngine, TraceResult } from "../trace/trace-engine.js";
 import { TraceError, TraceOp, TraceOpCode } from "../trace/trace-op.js";
 import { traceResultLine } from "../trace/trace-output.js";
-import { CliUsageError, ExitCode } from "./cli-error.js";
+import { CliUsageError, ExitCode, refuseBinaryToTerminal } from "./cli-error.js";
 import { isRegularFile } from "./file-head.js";
 import { checkOutputTarget, inputIdentity } from "./output-file.js";
 import { OutputSink } from "./output-sink.js";
@@ -64,6 +64,7 @@ export async function checkTraceFile(path: string, engine: TraceEngine): Promise
 }
 
 export async function runRun(tracePath: string, options: RunOptions): Promise<number> {
+  refuseBinaryToTerminal(options.output);
   if (options.explain === true && options.output === "bin") {
     throw new CliUsageError("--explain adds check and why to JSON lines: it needs --output json");
   }
