@@ -7,19 +7,15 @@
  */
 import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
-import { hvStatusName } from "../abi/hv-status.js";
-import { RESULT_STATUS_MASK, resultHi, resultLo } from "../abi/hypercall-result.js";
-import { formatU64Hex } from "../abi/u64.js";
+import { resultHi, resultLo } from "../abi/hypercall-result.js";
 import { BatchRunner } from "../dispatch/batch-runner.js";
 import { Dispatcher } from "../dispatch/dispatcher.js";
-import { explainLastCall } from "../dispatch/explain.js";
 import { RECORD_SIZE, RECORD_WORDS } from "../dispatch/hypercall-record.js";
 import { loadMachine } from "../state/load-machine.js";
-import { parseU64Hex } from "../text/hex-text.js";
 import { TRACE_MAGIC } from "../trace/trace-binary.js";
 import { TraceEngine, TraceResult } from "../trace/trace-engine.js";
 import { TraceError, TraceOp, TraceOpCode } from "../trace/trace-op.js";
-import { traceResultLine } from "../trace/trace-output.js";
+import { callDisagrees, compareOp, resultDisagrees } from "./check-compare.js";
 import { CheckSummary } from "./check-summary.js";
 import { CliUsageError, ExitCode, quote } from "./cli-error.js";
 import { isRegularFile, readFileHead } from "./file-head.js";
@@ -190,23 +186,6 @@ async function nextObserved(
   }
 }
 
-function expectedPart(lo: number, hi: number): string {
-  return `{"status":"${hvStatusName(lo & RESULT_STATUS_MASK)}","result":"${formatU64Hex(lo, hi)}"}`;
-}
-
-/** The observed side, its status named from the result (a line's own status agrees with it). */
-function observedPart(o: Observed): string {
-  return expectedPart(o.resultLo, o.resultHi);
-}
-
-/**
- * True when an observed result value differs from hvcall's. A line's `status` names the same
- * bits (the reader refuses one that contradicts its result), so the value decides.
- */
-function resultDisagrees(o: Observed, lo: number, hi: number): boolean {
-  return o.resultLo !== lo || o.resultHi !== hi;
-}
-
 async function checkRecords(
   path: string,
   caller: number,
@@ -250,16 +229,7 @@ async function checkRecords(
           summary.agree();
           continue;
         }
-        const e = explainLastCall(dispatcher);
-        summary.disagree(
-          hvStatusName(lo & RESULT_STATUS_MASK),
-          hvStatusName(o.resultLo & RESULT_STATUS_MASK),
-          e.check,
-          index,
-        );
-        await emit(
-          `{"index":${index},"expected":${expectedPart(lo, hi)},"observed":${observedPart(o)},"check":"${e.check}","why":${JSON.stringify(e.why)}}\n`,
-        );
+        await callDisagrees(index, "", lo, hi, o, dispatcher, summary, emit);
       }
       buffer.copyWithin(0, whole * RECORD_SIZE, filled);
       filled -= whole * RECORD_SIZE;
@@ -336,78 +306,4 @@ async function checkTrace(
       `${reader.where}: a result for no op of the trace (it has ${index} ops, ${hypercalls} of them hypercalls)`,
     );
   }
-}
-
-async function compareOp(
-  op: TraceOp,
-  result: TraceResult,
-  o: Observed,
-  index: number,
-  dispatcher: Dispatcher,
-  summary: CheckSummary,
-  emit: (line: string) => Promise<void>,
-  where: string,
-): Promise<void> {
-  const name = op.name;
-  if (o.op !== undefined && o.op !== name) {
-    throw new ObservedError(
-      `${where}: op: ${JSON.stringify(o.op)}, but op ${index} of the trace is a ${name} (the results follow the trace's ops one to one)`,
-    );
-  }
-  if (op.code !== TraceOpCode.hypercall && o.resultGiven) {
-    throw new ObservedError(
-      `${where}: result: op ${index} is a ${name}, which has no result value (only hypercall ops do; a ${name} line gives its outcome)`,
-    );
-  }
-  if (op.code === TraceOpCode.hypercall) {
-    if (!o.resultGiven)
-      throw new ObservedError(`${where}: result: missing for hypercall op ${index}`);
-    const lo = result.resultLo;
-    const hi = result.resultHi;
-    if (!resultDisagrees(o, lo, hi)) return summary.agree();
-    const e = explainLastCall(dispatcher);
-    summary.disagree(
-      hvStatusName(lo & RESULT_STATUS_MASK),
-      hvStatusName(o.resultLo & RESULT_STATUS_MASK),
-      e.check,
-      index,
-    );
-    await emit(
-      `{"index":${index},"op":"hypercall","expected":${expectedPart(lo, hi)},"observed":${observedPart(o)},"check":"${e.check}","why":${JSON.stringify(e.why)}}\n`,
-    );
-    return;
-  }
-  // A guest action: compared on the fields the observed line gives.
-  const line = JSON.parse(traceResultLine(index, result, false)) as Record<string, string>;
-  const wrong = (["outcome", "hex", "value"] as const).filter(
-    (k) => o[k] !== undefined && !sameActionField(k, o[k], line[k]),
-  );
-  if (wrong.length === 0) return summary.agree();
-  const expected = Object.fromEntries(wrong.map((k) => [k, line[k] ?? null]));
-  const observed = Object.fromEntries(wrong.map((k) => [k, o[k]]));
-  summary.disagree(
-    `${line.op} ${line.outcome}`,
-    `${line.op} ${o.outcome ?? line.outcome}`,
-    "guest-action",
-    index,
-  );
-  await emit(`${JSON.stringify({ index, op: line.op, expected, observed })}\n`);
-}
-
-/**
- * Guest-action fields compare as what they mean: `hex` bytes in either case, an MSR `value` as a
- * number (leading zeros and case aside); `outcome` exactly.
- */
-function sameActionField(
-  key: "outcome" | "hex" | "value",
-  observed: string,
-  expected: string | undefined,
-): boolean {
-  if (expected === undefined) return false;
-  if (key === "hex") return observed.toLowerCase() === expected.toLowerCase();
-  if (key === "value") {
-    const v = parseU64Hex(observed);
-    return v !== undefined && v === parseU64Hex(expected);
-  }
-  return observed === expected;
 }

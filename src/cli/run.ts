@@ -48,11 +48,22 @@ export async function checkTraceFile(path: string, engine: TraceEngine): Promise
   // Told by stat, not by opening: opening a FIFO and closing it again would cost its writer the
   // bytes it wrote meanwhile (and an EPIPE).
   if (!(await isRegularFile(path))) return;
+  await readWholeTrace(path, (op, reader) => engine.resolve(op, reader));
+}
+
+/**
+ * Reads a whole trace (file or "-"), handing each op to `visit` (the op object is reused); a
+ * malformed op, or one `visit` refuses with a TraceError, is host misuse before anything ran.
+ */
+export async function readWholeTrace(
+  path: string,
+  visit: (op: TraceOp, reader: TraceReader) => void,
+): Promise<void> {
   const reader = await openTraceReader(path);
   const op = new TraceOp();
   try {
     for (;;) {
-      while (reader.take(op)) engine.resolve(op, reader);
+      while (reader.take(op)) visit(op, reader);
       if (!(await reader.fill())) break;
     }
   } catch (error) {

@@ -19,6 +19,7 @@ describe.concurrent("stdin feeds one input at most", () => {
   it.each([
     [["replay", "--scenario", "-", "-"], "--scenario - and records - are both stdin"],
     [["run", "--scenario", "-", "-"], "--scenario - and trace - are both stdin"],
+    [["golden", "new", "--scenario", "-", "-"], "--scenario - and trace - are both stdin"],
     [
       ["replay", "--scenario", "/dev/stdin", "-"],
       '--scenario "/dev/stdin" and records - are both stdin',

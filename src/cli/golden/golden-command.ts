@@ -11,14 +11,13 @@ import { Dispatcher } from "../../dispatch/dispatcher.js";
 import { loadMachine } from "../../state/load-machine.js";
 import { TraceEngine } from "../../trace/trace-engine.js";
 import { formatTraceOp } from "../../trace/trace-jsonl.js";
-import { TraceError, TraceOp } from "../../trace/trace-op.js";
 import { CliUsageError, ExitCode, quote } from "../cli-error.js";
 import { writeFileAtomically } from "../output-file.js";
-import { traceUsageError } from "../run.js";
+import { readWholeTrace } from "../run.js";
 import { readScenarioText, resolveCaller, scenarioOfText } from "../session.js";
+import { refuseTwoStdinInputs } from "../stdin-inputs.js";
 import { out } from "../stdio.js";
 import { unifiedDiff } from "../text-diff.js";
-import { openTraceReader } from "../trace-reader.js";
 import {
   FIXTURE_FORMAT,
   fixturePaths,
@@ -157,16 +156,15 @@ export async function runGoldenUpdate(dir: string, options: GoldenUpdateOptions)
 
 /** `golden new --scenario S TRACE`: a fixture with hvcall's answers, on stdout. */
 export async function runGoldenNew(tracePath: string, options: GoldenNewOptions): Promise<number> {
-  if (options.scenario === "-" && tracePath === "-") {
-    throw new CliUsageError("golden new: the scenario and the trace cannot both be stdin");
-  }
+  refuseTwoStdinInputs([
+    { label: "--scenario", path: options.scenario },
+    { label: "trace", path: tracePath },
+  ]);
   const text = await readScenarioText(options.scenario);
   const doc = scenarioOfText(text);
   const { caller, vp } = resolveCaller(doc, options.caller, options.vp, false);
   // The fixture embeds the scenario as the file gives it (validated just above).
   const scenario: unknown = JSON.parse(text.replace(/^\ufeff/, ""));
-  const reader = await openTraceReader(tracePath);
-  const op = new TraceOp();
   const trace: Record<string, unknown>[] = [];
   // Ops naming a partition or VP the scenario lacks are reported at their line, as `run` does.
   const machine = loadMachine(doc);
@@ -176,20 +174,10 @@ export async function runGoldenNew(tracePath: string, options: GoldenNewOptions)
     { partition: caller, vp },
     false,
   );
-  try {
-    for (;;) {
-      while (reader.take(op)) {
-        engine.resolve(op, reader);
-        trace.push(JSON.parse(formatTraceOp(op)) as Record<string, unknown>);
-      }
-      if (!(await reader.fill())) break;
-    }
-  } catch (error) {
-    if (error instanceof TraceError) throw traceUsageError(error, reader, undefined);
-    throw error;
-  } finally {
-    await reader.close();
-  }
+  await readWholeTrace(tracePath, (op, reader) => {
+    engine.resolve(op, reader);
+    trace.push(JSON.parse(formatTraceOp(op)) as Record<string, unknown>);
+  });
   const name =
     options.name ??
     (tracePath === "-"
