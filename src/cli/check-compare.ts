@@ -9,7 +9,7 @@ import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { explainLastCall } from "../dispatch/explain.js";
 import { parseU64Hex } from "../text/hex-text.js";
 import type { TraceResult } from "../trace/trace-engine.js";
-import { type TraceOp, TraceOpCode } from "../trace/trace-op.js";
+import { anOp, type TraceOp, TraceOpCode } from "../trace/trace-op.js";
 import { traceResultLine } from "../trace/trace-output.js";
 import type { CheckSummary } from "./check-summary.js";
 import { type Observed, ObservedError } from "./observed-reader.js";
@@ -70,12 +70,18 @@ export async function compareOp(
   const name = op.name;
   if (o.op !== undefined && o.op !== name) {
     throw new ObservedError(
-      `${where}: op: ${JSON.stringify(o.op)}, but op ${index} of the trace is a ${name} (the results follow the trace's ops one to one)`,
+      `${where}: op: ${JSON.stringify(o.op)}, but op ${index} of the trace is ${anOp(name)} (the results follow the trace's ops one to one)`,
     );
   }
   if (op.code !== TraceOpCode.hypercall && o.resultGiven) {
     throw new ObservedError(
-      `${where}: result: op ${index} is a ${name}, which has no result value (only hypercall ops do; a ${name} line gives its outcome)`,
+      `${where}: result: op ${index} is ${anOp(name)}, which has no result value (only hypercall ops do; ${anOp(name)} line gives its outcome)`,
+    );
+  }
+  const misplaced = misplacedField(op.code, o);
+  if (misplaced !== undefined) {
+    throw new ObservedError(
+      `${where}: ${misplaced}: op ${index} is ${anOp(name)}, whose line has no ${misplaced} (the fields follow \`run\`'s output)`,
     );
   }
   if (op.code === TraceOpCode.hypercall) {
@@ -120,4 +126,15 @@ function sameActionField(
     return v !== undefined && v === parseU64Hex(expected);
   }
   return observed === expected;
+}
+
+/**
+ * A field the op's output line never has: `outcome` on a hypercall, `hex` off a read, `value`
+ * off an rdmsr. (Comparing it would report a disagreement with nothing.)
+ */
+function misplacedField(code: number, o: Observed): string | undefined {
+  if (code === TraceOpCode.hypercall && o.outcome !== undefined) return "outcome";
+  if (code !== TraceOpCode.read && o.hex !== undefined) return "hex";
+  if (code !== TraceOpCode.rdmsr && o.value !== undefined) return "value";
+  return undefined;
 }

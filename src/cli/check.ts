@@ -42,6 +42,10 @@ const CHUNK_RECORDS = 64 * 1024;
 const FLUSH_BYTES = 1 << 16;
 /** Ends a records length error: the input may be a trace that was not recognised as one. */
 const TRACE_HINT = " (if the input is a guest trace, give --input trace)";
+const STREAM_HINT =
+  " (the input, a stream, was read as 16-byte records; if it is a guest trace, give --input trace)";
+const RECORDS_HINT =
+  " (the input was read as a guest trace; if it is 16-byte records, give --input records)";
 /** How much of the input `inputKind` looks at (white space before a first `{` included). */
 const HEAD_BYTES = 256;
 
@@ -104,15 +108,40 @@ export async function runCheck(inputPath: string, options: CheckOptions): Promis
       throw new CliUsageError("stdout: its reader closed it before the check was complete");
     }
   } catch (error) {
-    if (error instanceof ObservedError) {
-      throw new CliUsageError(`--observed ${observed.name}: ${error.message}`);
-    }
-    throw error;
+    const usage =
+      error instanceof ObservedError
+        ? new CliUsageError(`--observed ${observed.name}: ${error.message}`)
+        : error;
+    throw await withKindHint(usage, inputPath, kind, options.input);
   } finally {
     await observed.close();
   }
   process.stderr.write(summary.table(kind === "records" ? "record" : "op"));
   return summary.disagreements === 0 ? ExitCode.Success : ExitCode.Disagree;
+}
+
+/**
+ * A failure that may come from reading the input as the wrong kind gets the flag that says the
+ * kind (found in review): a stream read as records by default (a pipe cannot be looked at first),
+ * or a file taken for a trace whose trace format then failed.
+ */
+async function withKindHint(
+  error: unknown,
+  path: string,
+  kind: "records" | "trace",
+  forced: CheckOptions["input"],
+): Promise<unknown> {
+  if (
+    !(error instanceof CliUsageError) ||
+    forced !== undefined ||
+    error.message.includes("--input")
+  )
+    return error;
+  if (kind === "records" && !(await isRegularFile(path)))
+    return new CliUsageError(`${error.message}${STREAM_HINT}`);
+  if (kind === "trace" && error.message.startsWith("trace: "))
+    return new CliUsageError(`${error.message}${RECORDS_HINT}`);
+  return error;
 }
 
 /** Records in a regular record file (undefined for a stream). */

@@ -88,14 +88,31 @@ function helpArguments(program: Command, words: readonly string[]): string[] {
   let command = program;
   for (const word of path) {
     const next = command.commands.find((c) => c.name() === word);
-    if (next === undefined) {
-      throw new CliUsageError(
-        `unknown command ${quote(path.join(" "))}; the commands are: ${commandNames(program)} (see: ${NAME} --help)`,
-      );
-    }
+    if (next === undefined) throw unknownCommand(program, path);
     command = next;
   }
   return [...path, "--help"];
+}
+
+/** The unknown-command line, for `hvcall help X` and `hvcall X` alike. */
+function unknownCommand(program: Command, path: readonly string[]): CliUsageError {
+  return new CliUsageError(
+    `unknown command ${quote(path.join(" "))}; the commands are: ${commandNames(program)} (see: ${NAME} --help)`,
+  );
+}
+
+/**
+ * `hvcall X …` / `hvcall golden X …` naming no command: the same line as `hvcall help X` (found in
+ * review: commander's own "unknown command 'X'" did not list the commands).
+ */
+function checkCommandWords(program: Command, argv: readonly string[]): void {
+  const [first, second] = argv;
+  if (first === undefined || first.startsWith("-")) return;
+  const command = program.commands.find((c) => c.name() === first);
+  if (command === undefined) throw unknownCommand(program, [first]);
+  if (command.commands.length === 0 || second === undefined || second.startsWith("-")) return;
+  if (!command.commands.some((c) => c.name() === second))
+    throw unknownCommand(program, [first, second]);
 }
 
 function withMachineOptions(command: Command, dumpHelp = true): Command {
@@ -339,6 +356,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const program = buildProgram((code) => {
       exitCode = code;
     });
+    if (argv[0] !== "help") checkCommandWords(program, argv);
     const args = argv[0] === "help" ? helpArguments(program, argv.slice(1)) : [...argv];
     await program.parseAsync(args, { from: "user" });
   } catch (error) {

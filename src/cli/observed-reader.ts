@@ -5,10 +5,16 @@
  * result values, one per record or per hypercall op. Read as a stream, like the trace reader.
  */
 import { type FileHandle, open, stat } from "node:fs/promises";
-import { hvStatusFromName, hvStatusName } from "../abi/hv-status.js";
+import { hvStatusFromName, hvStatusName, isKnownHvStatus } from "../abi/hv-status.js";
 import { RESULT_STATUS_MASK } from "../abi/hypercall-result.js";
 import { formatU64Hex, u64Hi, u64Lo } from "../abi/u64.js";
-import { parseU64Hex } from "../text/hex-text.js";
+import {
+  BYTES_HEX_HINT,
+  hexBytesProblem,
+  parseHexBytes,
+  parseU64Hex,
+  U64_HEX_HINT,
+} from "../text/hex-text.js";
 import { CliUsageError, fsReason, quote } from "./cli-error.js";
 
 const READ_SIZE = 1 << 20;
@@ -211,9 +217,15 @@ function parseObservedLine(text: string, where: string, into: Observed): void {
   into.outcome = stringField(o, "outcome", where);
   into.hex = stringField(o, "hex", where);
   into.value = stringField(o, "value", where);
-  if (!into.resultGiven && into.outcome === undefined) {
+  checkActionFields(into, where);
+  if (
+    !into.resultGiven &&
+    into.outcome === undefined &&
+    into.hex === undefined &&
+    into.value === undefined
+  ) {
     throw new ObservedError(
-      `${where}: result: missing (a line needs index and result, or an op's outcome)`,
+      `${where}: result: missing (a hypercall's line needs its result; a guest action's its outcome, hex or value)`,
     );
   }
 }
@@ -233,10 +245,39 @@ function checkStatus(into: Observed, where: string): void {
       `${where}: status: ${JSON.stringify(status)} is not an HV_STATUS name (e.g. "HV_STATUS_SUCCESS")`,
     );
   }
+  if (unknown !== null && isKnownHvStatus(code)) {
+    throw new ObservedError(
+      `${where}: status: ${status} is the form of a code without a name, but 0x${unknown[1]} is ${hvStatusName(code)}`,
+    );
+  }
   const fromResult = into.resultLo & RESULT_STATUS_MASK;
   if (into.resultGiven && code !== fromResult) {
     throw new ObservedError(
       `${where}: status: ${status} contradicts result ${formatU64Hex(into.resultLo, into.resultHi)}, whose bits 15:0 are ${hvStatusName(fromResult)}`,
+    );
+  }
+}
+
+const OUTCOMES: readonly string[] = ["ok", "unbacked", "#GP"];
+
+/**
+ * A guest action's fields follow the one hex rule (docs/cli.md §1) and `run`'s outcomes: a
+ * malformed one is a broken file (exit 2), not a disagreement.
+ */
+function checkActionFields(into: Observed, where: string): void {
+  if (into.outcome !== undefined && !OUTCOMES.includes(into.outcome)) {
+    throw new ObservedError(
+      `${where}: outcome: ${JSON.stringify(into.outcome)} is not one of ${OUTCOMES.map((x) => `"${x}"`).join(", ")}`,
+    );
+  }
+  if (into.hex !== undefined && parseHexBytes(into.hex) === undefined) {
+    throw new ObservedError(
+      `${where}: hex: ${hexBytesProblem(into.hex)} (${BYTES_HEX_HINT}): ${JSON.stringify(into.hex)}`,
+    );
+  }
+  if (into.value !== undefined && parseU64Hex(into.value) === undefined) {
+    throw new ObservedError(
+      `${where}: value: expected a 64-bit hex number (${U64_HEX_HINT}), got ${JSON.stringify(into.value)}`,
     );
   }
 }

@@ -129,18 +129,21 @@ export async function checkOutputTarget(
   inputs: readonly (FileIdentity | undefined)[],
   stdoutCarriesResults: boolean,
 ): Promise<void> {
-  if (path === "-" || path === "") {
+  if (path === "" || (path === "-" && stdoutCarriesResults)) {
     throw new CliUsageError(
-      `${flag} ${quote(path)}: give a file path (stdout carries the results)`,
+      stdoutCarriesResults
+        ? `${flag} ${quote(path)}: give a file path (stdout carries the results)`
+        : `${flag} ${quote(path)}: give a file path, or - for stdout`,
     );
   }
+  const what = stdoutCarriesResults ? "the state" : "it";
   const target = await resolveOutput(flag, path, !stdoutCarriesResults);
   const existing = target.existing;
   if (existing !== undefined) {
     for (const input of inputs) {
       if (input !== undefined && input.dev === existing.dev && input.ino === existing.ino) {
         throw new CliUsageError(
-          `${flag} ${quote(path)} is the same file as the ${input.label}: it would overwrite an input of this run; write the state elsewhere`,
+          `${flag} ${quote(path)} is the same file as the ${input.label}: it would overwrite an input of this run; write ${what} elsewhere`,
         );
       }
     }
@@ -153,7 +156,7 @@ export async function checkOutputTarget(
     if (so !== undefined && so.dev === existing.dev && so.ino === existing.ino) {
       throw new CliUsageError(
         stdoutCarriesResults
-          ? `${flag} ${quote(path)} is where stdout writes the results: write the state elsewhere`
+          ? `${flag} ${quote(path)} is where stdout writes the results: write ${what} elsewhere`
           : `${flag} ${quote(path)} is the file stdout writes to: give - to write to stdout`,
       );
     }
@@ -162,6 +165,18 @@ export async function checkOutputTarget(
     await access(dirname(target.path), constants.W_OK);
   } catch (error) {
     throw new CliUsageError(`${flag} ${quote(path)}: cannot write there: ${fsReason(error)}`);
+  }
+  if (existing !== undefined) {
+    // The rename needs only the directory: it would replace a file `>` may not write. Refused as
+    // `>` would refuse it (root may write any file, as with `>`).
+    try {
+      await access(target.path, constants.W_OK);
+    } catch {
+      const mode = (existing.mode & 0o777).toString(8).padStart(4, "0");
+      throw new CliUsageError(
+        `${flag} ${quote(path)}: is not writable for this user (mode ${mode}); hvcall would replace it, so make it writable or give another path`,
+      );
+    }
   }
 }
 

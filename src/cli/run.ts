@@ -34,9 +34,9 @@ export function traceUsageError(
   error: TraceError,
   reader: TraceReader,
   ran: number | undefined,
+  nothing = "nothing was run",
 ): CliUsageError {
-  const after =
-    ran === undefined ? " (nothing was run)" : `; the ${plural(ran, "op")} before it ran`;
+  const after = ran === undefined ? ` (${nothing})` : `; the ${plural(ran, "op")} before it ran`;
   return new CliUsageError(`trace: ${reader.name}: ${error.message}${after}`);
 }
 

@@ -127,7 +127,11 @@ export function err(text: string): void {
 }
 
 function flushed(stream: NodeJS.WriteStream, failed: boolean): Promise<void> {
+  // Nothing pending: nothing to wait for. (A zero-length write is still a write(2): on a full
+  // device it fails, and a command with nothing to say on stderr would exit 2 — found in review.)
+  // A write that failed synchronously reports on a later tick: wait one turn of the loop for it.
   if (failed || stream.destroyed) return Promise.resolve();
+  if (stream.writableLength === 0) return new Promise((resolve) => setImmediate(resolve));
   return new Promise((resolve) => {
     stream.write("", () => resolve());
   });

@@ -5,7 +5,7 @@
 import { encodeTraceOp, traceHeader } from "../trace/trace-binary.js";
 import { formatTraceOp } from "../trace/trace-jsonl.js";
 import { TraceError, TraceOp } from "../trace/trace-op.js";
-import { CliUsageError, ExitCode } from "./cli-error.js";
+import { CliUsageError, ExitCode, quote } from "./cli-error.js";
 import { checkOutputTarget, inputIdentity, openAtomically } from "./output-file.js";
 import { OutputSink } from "./output-sink.js";
 import { traceUsageError } from "./run.js";
@@ -84,12 +84,21 @@ export async function runTraceConvert(
         await push(to === "binary" ? encodeTraceOp(op) : Buffer.from(`${formatTraceOp(op)}\n`));
       }
       if (!more) break;
+      // To stdout, what is converted goes out before the reader waits for more (a pipe sees the
+      // ops as they come); a file is renamed into place at the end anyway.
+      if (output === "-") await flush();
     }
     await flush();
     await destination?.commit();
   } catch (error) {
     await destination?.abandon();
-    if (error instanceof TraceError) throw traceUsageError(error, reader, undefined);
+    if (error instanceof TraceError)
+      throw traceUsageError(
+        error,
+        reader,
+        undefined,
+        output === "-" ? "stdout holds the ops before it" : `${quote(output)} is unchanged`,
+      );
     throw error;
   } finally {
     await reader.close();

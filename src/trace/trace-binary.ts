@@ -1,4 +1,5 @@
 import {
+  anOp,
   NOT_GIVEN,
   READ_MAX_BYTES,
   TraceError,
@@ -190,7 +191,7 @@ export function decodeTraceRecord(
       index,
       fileOffset,
       "flags",
-      `flags 0x${flags.toString(16)} are not valid for a ${name} record (bit 0 partition, bit 1 vp, bit 2 r8 on a hypercall)`,
+      `flags 0x${flags.toString(16)} are not valid for ${anOp(name)} record (bit 0 partition, bit 1 vp, bit 2 r8 on a hypercall)`,
     );
   }
   if (view.getUint16(offset + 2, true) !== 0)
@@ -208,12 +209,13 @@ export function decodeTraceRecord(
   // The body must hold the fields before they are read (found by fuzzing: a short last record
   // read past the end of the input).
   const least = bodySize(code, flags, 0);
+  const exact = code !== TraceOpCode.write; // only a write's body grows with its bytes
   if (size < least) {
     throw bad(
       index,
       fileOffset,
       "size",
-      `body size ${size}; a ${name} record with these flags has at least ${least}`,
+      `body size ${size}; ${anOp(name)} record with these flags has ${exact ? "" : "at least "}${least}`,
     );
   }
   into.reset(code as TraceOp["code"]);
@@ -289,7 +291,7 @@ export function decodeTraceRecord(
       index,
       fileOffset,
       "size",
-      `body size ${size}; a ${name} record with these fields has ${bodySize(code, flags, length)}`,
+      `body size ${size}; ${anOp(name)} record with these fields has ${bodySize(code, flags, length)}`,
     );
   }
   if (code === TraceOpCode.write) {

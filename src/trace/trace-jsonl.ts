@@ -7,6 +7,7 @@ import {
   U64_HEX_HINT,
 } from "../text/hex-text.js";
 import {
+  anOp,
   NOT_GIVEN,
   READ_MAX_BYTES,
   TRACE_OP_NAMES,
@@ -83,11 +84,7 @@ export function parseTraceObject(
   for (const key of Object.keys(o)) {
     if (!COMMON.includes(key) && !allowed.includes(key) && !extra.includes(key)) {
       const list = [...allowed, "partition", "vp"].join(", ");
-      throw new TraceError(
-        where,
-        key,
-        `not a field of ${op === "eoi" ? "an" : "a"} ${op} op (its fields: ${list})`,
-      );
+      throw new TraceError(where, key, `not a field of ${anOp(op)} op (its fields: ${list})`);
     }
   }
   into.reset(TraceOpCode[op]);

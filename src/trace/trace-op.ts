@@ -30,6 +30,11 @@ export function traceOpName(code: number): TraceOpName | undefined {
   return NAME_BY_CODE[code];
 }
 
+/** "a read", "an eoi": an op's name for a message. */
+export function anOp(name: string): string {
+  return `${/^[aeiou]/.test(name) ? "an" : "a"} ${name}`;
+}
+
 /** Ops that act as a VP (they use `vp`); write and read act on the partition's memory. */
 export function actsAsVp(code: number): boolean {
   return code !== TraceOpCode.write && code !== TraceOpCode.read;

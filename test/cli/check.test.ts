@@ -456,7 +456,7 @@ describe.concurrent("hvcall check: a trace as the input", () => {
   it("a result value on a guest action's line is a broken file (only hypercalls have one)", async () => {
     const edited = traceLines.map((l) => (l.index === 3 ? { index: 3, result: u64(0) } : l));
     expect(expectUsageLine(await check(edited, trace, guestScenario))).toMatch(
-      /line 4: result: op 3 is a eoi, which has no result value/,
+      /line 4: result: op 3 is an eoi, which has no result value/,
     );
   });
 
@@ -489,6 +489,87 @@ describe.concurrent("hvcall check: a trace as the input", () => {
     expect((await check(traceLines, txt, guestScenario)).code).toBe(0);
     const records = await writeIn(tmp(), `records-${id()}.json`, await readFile(EXAMPLE_RECORDS));
     expect((await check(replayLines, records)).code).toBe(0);
+  });
+
+  // Found in the second review: malformed action fields counted as disagreements (exit 3).
+  it.each([
+    ["value without digits", 1, { value: "0x" }, /line 2: value: expected a 64-bit hex number/],
+    ["hex that is not bytes", 1, { hex: "zz" }, /line 2: hex: not hex digits/],
+    [
+      "an outcome run never prints",
+      1,
+      { outcome: "OK" },
+      /line 2: outcome: "OK" is not one of "ok", "unbacked", "#GP"$/,
+    ],
+    [
+      "hex on a write's line",
+      5,
+      { hex: "00" },
+      /line 6: hex: op 5 is a write, whose line has no hex/,
+    ],
+    [
+      "outcome on a hypercall's line",
+      0,
+      { outcome: "ok" },
+      /line 1: outcome: op 0 is a hypercall, whose line has no outcome/,
+    ],
+  ])("%s: a broken observed file (exit 2)", async (_what, at, field, message) => {
+    const edited = traceLines.map((l) => (l.index === at ? { ...l, ...field } : l));
+    expect(expectUsageLine(await check(edited, trace, guestScenario))).toMatch(message);
+  });
+
+  it("the unknown-status form for a code that has a name is refused", async () => {
+    const edited = replayLines.map((l) =>
+      l.index === 0 ? { index: 0, status: "HV_STATUS_UNKNOWN_0x0000", result: u64(0) } : l,
+    );
+    expect(expectUsageLine(await check(edited))).toMatch(
+      /status: HV_STATUS_UNKNOWN_0x0000 is the form of a code without a name, but 0x0000 is HV_STATUS_SUCCESS$/,
+    );
+  });
+
+  it("a guest action's line may give hex alone (no outcome): it is compared", async () => {
+    const edited = traceLines.map((l) => (l.index === 1 ? { index: 1, hex: "ff" } : l));
+    const r = await check(edited, trace, guestScenario);
+    expect(r.code).toBe(3);
+    expect(jsonLines(r.stdout)).toEqual([
+      { index: 1, op: "read", expected: { hex: "08" }, observed: { hex: "ff" } },
+    ]);
+  });
+
+  it("a trace piped in is read as records: the failure says --input trace", async () => {
+    const observed = await writeIn(tmp(), `piped-${id()}.jsonl`, traceLines);
+    const r = await runCli(["check", "--scenario", guestScenario, "--observed", observed, "-"], {
+      stdin: await readFile(trace),
+    });
+    expect(expectUsageLine(r, { stdoutMayHaveRun: true })).toMatch(
+      /\(the input, a stream, was read as 16-byte records; if it is a guest trace, give --input trace\)$/,
+    );
+    const told = await runCli(
+      ["check", "--scenario", guestScenario, "--input", "trace", "--observed", observed, "-"],
+      { stdin: await readFile(trace) },
+    );
+    expect(told.code).toBe(0);
+  });
+
+  it("records whose first byte is { are taken for a trace: the failure says --input records", async () => {
+    const brace = Buffer.alloc(16);
+    brace.writeUInt32LE(0x1007b, 0); // call code 0x007b: the byte "{"
+    const records = await writeIn(tmp(), `brace-${id()}.bin`, brace);
+    const r = await check([{ index: 0, result: u64(2) }], records);
+    expect(expectUsageLine(r)).toMatch(
+      /\(the input was read as a guest trace; if it is 16-byte records, give --input records\)$/,
+    );
+    const forced = await runCli([
+      "check",
+      "--scenario",
+      EXAMPLE_SCENARIO,
+      "--input",
+      "records",
+      "--observed",
+      await writeIn(tmp(), `brace-${id()}.jsonl`, [{ index: 0, result: u64(2) }]),
+      records,
+    ]);
+    expect(forced.code).toBe(0);
   });
 
   it("records of a wrong length suggest --input trace", async () => {

@@ -13,14 +13,17 @@ import {
   chmod,
   lstat,
   mkdir,
+  mkdtemp,
   open,
   readdir,
   readFile,
   readlink,
+  rm,
   stat,
   symlink,
   writeFile,
 } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -202,6 +205,25 @@ describe.concurrent("a file-size limit (ulimit -f) cuts a write short: exit 2, n
       }
     },
   );
+
+  // Found in the second review: the end-of-run flush wrote zero bytes to stderr, which fails on a
+  // full device, so every command exited 2 with 2>/dev/full although it had nothing to say there.
+  it.skipIf(!existsSync("/dev/full"))(
+    "2>/dev/full with nothing for stderr: exit 0, stdout complete",
+    async () => {
+      const expected = await runCli(["run", "--scenario", EXAMPLE_SCENARIO, EXAMPLE_TRACE]);
+      for (const args of [
+        ["run", "--scenario", EXAMPLE_SCENARIO, EXAMPLE_TRACE],
+        ["decode", "0x1005d"],
+      ]) {
+        const dir = await freshDir();
+        const r = await runLimited(args, { stdoutPath: join(dir, "out"), stderrPath: "/dev/full" });
+        expect(r.code).toBe(0);
+        if (args[0] === "run")
+          expect(await readFile(join(dir, "out"), "utf8")).toBe(expected.stdout);
+      }
+    },
+  );
 });
 
 describe.concurrent("OUT must be a regular file or none; symbolic links are followed", () => {
@@ -347,5 +369,58 @@ describe("an interrupt while trace convert writes a file", () => {
     }
     expect(await readFile(out, "utf8")).toBe("KEEP\n");
     expect(await tempFiles(dir)).toEqual([]);
+  });
+});
+
+// Found in the second review: the rename needs only the directory, so a user could replace a
+// read-only file (or another user's file in a shared directory) that `>` would refuse.
+const asRootWithRunuser = process.getuid?.() === 0 && spawnSync("runuser", ["--help"]).status === 0;
+
+describe.skipIf(!asRootWithRunuser)("an OUT the user may not write (run as nobody)", () => {
+  it("a read-only OUT and another user's OUT: refused before anything runs, unchanged", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hvcall-nobody-"));
+    try {
+      await chmod(dir, 0o777);
+      const scenario = join(dir, "scenario.json");
+      const trace = join(dir, "trace.jsonl");
+      await writeFile(scenario, await readFile(EXAMPLE_SCENARIO));
+      await writeFile(trace, await readFile(EXAMPLE_TRACE));
+      const readOnly = join(dir, "ro.json");
+      const others = join(dir, "root-owned.json");
+      await writeFile(readOnly, "OLD\n");
+      await writeFile(others, "OLD\n");
+      spawnSync("chown", ["nobody", readOnly]);
+      await chmod(readOnly, 0o444);
+      for (const [out, mode] of [
+        [readOnly, "0444"],
+        [others, "0644"],
+      ] as const) {
+        const r = spawnSync(
+          "runuser",
+          [
+            "-u",
+            "nobody",
+            "--",
+            process.execPath,
+            BIN,
+            "run",
+            "--scenario",
+            scenario,
+            "--dump-state",
+            out,
+            trace,
+          ],
+          { cwd: dir, encoding: "utf8" },
+        );
+        expect(r.status).toBe(2);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toBe(
+          `hvcall: --dump-state ${JSON.stringify(out)}: is not writable for this user (mode ${mode}); hvcall would replace it, so make it writable or give another path\n`,
+        );
+        expect(await readFile(out, "utf8")).toBe("OLD\n");
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

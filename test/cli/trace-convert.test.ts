@@ -165,7 +165,7 @@ describe.concurrent("hvcall trace convert (CLI)", () => {
     const out = join(tmp(), "bad-line.bin");
     const line = expectUsageLine(await runCli(["trace", "convert", jsonl, out]));
     expect(line).toBe(
-      `hvcall: trace: ${quote(jsonl)}: line 2: length: missing: expected an integer 1..4096 (nothing was run)`,
+      `hvcall: trace: ${quote(jsonl)}: line 2: length: missing: expected an integer 1..4096 (${quote(out)} is unchanged)`,
     );
     await expect(readFile(out)).rejects.toThrow(/ENOENT/);
   });
@@ -181,10 +181,8 @@ describe.concurrent("a bad binary trace: exit 2, one line naming where", () => {
   };
   const convert = async (bytes: Uint8Array) => {
     const path = await writeIn(tmp(), `bad-${unique()}.bin`, bytes);
-    return {
-      path,
-      r: await runCli(["trace", "convert", path, join(tmp(), `out-${unique()}.jsonl`)]),
-    };
+    const out = join(tmp(), `out-${unique()}.jsonl`);
+    return { path, out, r: await runCli(["trace", "convert", path, out]) };
   };
 
   it("a good file converts (the base of the cases below)", async () => {
@@ -195,9 +193,9 @@ describe.concurrent("a bad binary trace: exit 2, one line naming where", () => {
   it("wrong version: the header's version field", async () => {
     const b = good();
     b.writeUInt16LE(2, 8);
-    const { path, r } = await convert(b);
+    const { path, out, r } = await convert(b);
     expect(expectUsageLine(r)).toBe(
-      `hvcall: trace: ${quote(path)}: header: version: binary trace version 2; this hvcall reads version 1 (nothing was run)`,
+      `hvcall: trace: ${quote(path)}: header: version: binary trace version 2; this hvcall reads version 1 (${quote(out)} is unchanged)`,
     );
   });
 
@@ -224,9 +222,9 @@ describe.concurrent("a bad binary trace: exit 2, one line naming where", () => {
   it("an unknown op code: the record and its byte", async () => {
     const b = good();
     b[TRACE_HEADER_SIZE + 24] = 9; // the second record's op byte
-    const { path, r } = await convert(b);
+    const { path, out, r } = await convert(b);
     expect(expectUsageLine(r)).toBe(
-      `hvcall: trace: ${quote(path)}: record 1 (byte 40): op: unknown op code 9 (1 hypercall … 6 eoi) (nothing was run)`,
+      `hvcall: trace: ${quote(path)}: record 1 (byte 40): op: unknown op code 9 (1 hypercall … 6 eoi) (${quote(out)} is unchanged)`,
     );
   });
 
@@ -277,9 +275,9 @@ describe.concurrent("a bad binary trace: exit 2, one line naming where", () => {
   });
 
   it("a truncated record: the record and the byte it starts at", async () => {
-    const { path, r } = await convert(good().subarray(0, TRACE_HEADER_SIZE + 20));
+    const { path, out, r } = await convert(good().subarray(0, TRACE_HEADER_SIZE + 20));
     expect(expectUsageLine(r)).toBe(
-      `hvcall: trace: ${quote(path)}: record 0 (byte 16): the input ends inside this record (nothing was run)`,
+      `hvcall: trace: ${quote(path)}: record 0 (byte 16): the input ends inside this record (${quote(out)} is unchanged)`,
     );
     const second = await convert(good().subarray(0, TRACE_HEADER_SIZE + 24 + 4));
     expect(expectUsageLine(second.r)).toMatch(

@@ -132,8 +132,9 @@ describe.concurrent("commander usage errors exit 2 with one line", () => {
   });
 
   it("an unknown command", async () => {
-    expect(expectUsageError(await runCli(["frobnicate"]))).toContain(
-      "unknown command 'frobnicate'",
+    // The same line as `hvcall help frobnicate` (it used to be commander's, without the list).
+    expect(expectUsageError(await runCli(["frobnicate"]))).toBe(
+      'hvcall: unknown command "frobnicate"; the commands are: replay, run, exec, check, decode, trace convert, golden run, golden update, golden new, help (see: hvcall --help)',
     );
   });
 
@@ -195,7 +196,7 @@ describe.concurrent("usage errors of the v2 commands exit 2 with one line", () =
     ],
     [["run", "--scenario", EXAMPLE_SCENARIO], "missing required argument 'trace'"],
     [["trace", "convert", EXAMPLE_RECORDS], "missing required argument 'output'"],
-    [["golden", "frobnicate"], "unknown command 'frobnicate'"],
+    [["golden", "frobnicate"], 'unknown command "golden frobnicate"; the commands are: replay'],
     [["golden", "run"], "missing required argument 'dir'"],
     [
       ["run", "--scenario", EXAMPLE_SCENARIO, "--output", "hex", "-"],

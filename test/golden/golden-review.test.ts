@@ -3,10 +3,12 @@
  * fixtures before failing on a later malformed one, update of an empty DIR was exit 0 where run is
  * exit 2, and run failed a fixture without expectations without saying how to fill them in.
  */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { expectUsageLine, requireDist, runCli, useTempDir } from "../cli/cli-harness.js";
+import { BIN, expectUsageLine, requireDist, runCli, useTempDir } from "../cli/cli-harness.js";
 import { GOLDEN_DIR } from "./golden-support.js";
 
 requireDist();
@@ -110,6 +112,57 @@ describe.concurrent("golden run of a fixture without expectations", () => {
     expect(s.code).toBe(3);
     expect(s.stdout).toContain(
       "      has no expectFinal; run `hvcall golden update` to fill it in\n",
+    );
+  });
+});
+
+// Found in the second review: a FIFO named *.json hung `golden run`; update rewrote every fixture
+// and then exited 2 when its diffs could not be printed; a BOM made a fixture "not valid JSON"
+// with an invisible character; a check of no known family ran as a failing fixture.
+describe.concurrent("golden: what the second review found", () => {
+  it("a FIFO named .json in DIR: exit 2 naming it, at once", async () => {
+    const dir = await copyOf(["signal-fast-success"]);
+    const fifo = join(dir, "a-fifo.json");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    for (const command of ["run", "update"]) {
+      expect(expectUsageLine(await runCli(["golden", command, dir]))).toBe(
+        `hvcall: ${fifo}: not a regular file; a fixture is a .json file (move it out of the directory)`,
+      );
+    }
+  });
+
+  it.skipIf(!existsSync("/dev/full"))(
+    "update whose diffs cannot be shown (stdout a full device) rewrites nothing",
+    async () => {
+      const dir = await copyOf([]);
+      const good = await staleIn(dir);
+      const r = spawnSync(
+        "bash",
+        ["-c", `"$0" "$@" > /dev/full`, process.execPath, BIN, "golden", "update", dir],
+        { encoding: "utf8" },
+      );
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^hvcall: stdout: cannot write: .*; no fixture was rewritten\n$/);
+      expect(await readFile(good.path, "utf8")).toBe(good.text);
+    },
+  );
+
+  it("a fixture with a UTF-8 BOM loads like one without", async () => {
+    const dir = await copyOf([]);
+    const text = await readFile(join(GOLDEN_DIR, "signal-fast-success.json"), "utf8");
+    await writeFile(join(dir, "signal-fast-success.json"), `\uFEFF${text}`);
+    expect((await runCli(["golden", "run", dir])).code).toBe(0);
+  });
+
+  it("an expected check of no known family is a malformed fixture (exit 2), not a failure", async () => {
+    const dir = await copyOf([]);
+    const text = await readFile(join(GOLDEN_DIR, "signal-fast-success.json"), "utf8");
+    const fixture = JSON.parse(text) as { trace: { expect?: { check?: string } }[] };
+    const first = fixture.trace.find((e) => e.expect !== undefined)!;
+    first.expect!.check = "bogus.1";
+    await writeFile(join(dir, "signal-fast-success.json"), JSON.stringify(fixture));
+    expect(expectUsageLine(await runCli(["golden", "run", dir]))).toMatch(
+      /check: .*generic\.N or a family of a call hvcall implements/,
     );
   });
 });

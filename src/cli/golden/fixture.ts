@@ -4,9 +4,10 @@
  * validates, formats and writes them; fixture-run.ts runs them. hvcall's own fixtures/golden/ and
  * a user's suite go through the same code.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { hvStatusFromName } from "../../abi/hv-status.js";
+import { HANDLER_TABLE } from "../../dispatch/handler-table.js";
 import type { ScenarioDocument } from "../../state/scenario-document.js";
 import { ScenarioError } from "../../state/scenario-error.js";
 import { SINT_KEY_PROBLEM } from "../../state/scenario-ranges.js";
@@ -65,7 +66,12 @@ export interface GoldenFixture {
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 const RESULT_RE = /^0x[0-9a-f]{16}$/;
-const CHECK_RE = /^[a-z][a-z-]*\.[0-9]+$/;
+const BOM = "\uFEFF";
+
+/** A deciding step: `generic.N` or a family of a call hvcall implements (docs/cli.md §8). */
+const CHECK_RE = new RegExp(
+  `^(?:${["generic", ...new Set(HANDLER_TABLE.map((row) => row.checkFamily))].join("|")})\\.[1-9][0-9]*$`,
+);
 const HEX_BYTES_RE = /^(?:[0-9a-f]{2})*$/;
 const SLOT_RE = /^[0-9a-f]{512}$/;
 const SINT_KEY_RE = /^(?:[0-9]|1[0-5])$/;
@@ -159,7 +165,12 @@ function parseExpect(c: Checker, v: unknown, path: string, op: TraceOp): OpExpec
     return {
       status,
       result,
-      check: c.string(o.check, `${path}.check`, CHECK_RE, 'a check like "signal-event.8"'),
+      check: c.string(
+        o.check,
+        `${path}.check`,
+        CHECK_RE,
+        'a check like "signal-event.8" (generic.N or a family of a call hvcall implements)',
+      ),
     };
   }
   const o = c.object(v, path, ["outcome", "hex", "value"]);
@@ -275,7 +286,7 @@ export async function loadFixture(path: string): Promise<GoldenFixture> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(text.startsWith(BOM) ? text.slice(BOM.length) : text); // a BOM is skipped, as for scenarios
   } catch (error) {
     throw new FixtureError(
       path,
@@ -305,10 +316,25 @@ export async function fixturePaths(dir: string): Promise<string[]> {
       `golden: cannot read the directory ${JSON.stringify(dir)}: ${fsReason(error)}`,
     );
   }
-  return names
+  const paths = names
     .filter((n) => n.endsWith(".json"))
     .sort()
     .map((n) => join(dir, n));
+  // A FIFO or device named *.json would block the read or never end: refused, naming it.
+  for (const path of paths) {
+    let regular: boolean;
+    try {
+      regular = (await stat(path)).isFile();
+    } catch (error) {
+      throw new CliUsageError(`${path}: cannot read: ${fsReason(error)}`);
+    }
+    if (!regular) {
+      throw new CliUsageError(
+        `${path}: not a regular file; a fixture is a .json file (move it out of the directory)`,
+      );
+    }
+  }
+  return paths;
 }
 
 /** Fixture files allow longer lines than code: an op with its expectation fits on one. */

@@ -16,7 +16,7 @@ import { writeFileAtomically } from "../output-file.js";
 import { readWholeTrace } from "../run.js";
 import { readScenarioText, resolveCaller, scenarioOfText } from "../session.js";
 import { refuseTwoStdinInputs } from "../stdin-inputs.js";
-import { out } from "../stdio.js";
+import { flushStdout, out, stdoutFailure } from "../stdio.js";
 import { unifiedDiff } from "../text-diff.js";
 import {
   FIXTURE_FORMAT,
@@ -145,12 +145,17 @@ export async function runGoldenUpdate(dir: string, options: GoldenUpdateOptions)
     );
   }
   const changed = outcomes.filter((o) => o.before !== o.after);
-  for (const o of changed) {
-    out(unifiedDiff(o.before, o.after, basename(o.path), basename(o.path)));
-    if (options.check !== true) await writeFileAtomically("golden update", o.path, o.after);
-  }
+  for (const o of changed) out(unifiedDiff(o.before, o.after, basename(o.path), basename(o.path)));
   const verb = options.check === true ? "would change" : "changed";
   out(`golden: ${outcomes.length} fixtures, ${changed.length} ${verb}\n`);
+  // The diffs are the record of what changes: when they cannot be shown (a closed pipe, a full
+  // disk), nothing is rewritten (found in review: all were rewritten, and then exit 2).
+  await flushStdout();
+  const failure = stdoutFailure();
+  if (failure !== undefined) throw new CliUsageError(`${failure}; no fixture was rewritten`);
+  if (options.check !== true) {
+    for (const o of changed) await writeFileAtomically("golden update", o.path, o.after);
+  }
   return options.check === true && changed.length > 0 ? ExitCode.Disagree : ExitCode.Success;
 }
 
