@@ -16,6 +16,7 @@ import {
   U64_HEX_HINT,
 } from "../text/hex-text.js";
 import { CliUsageError, fsReason, quote } from "./cli-error.js";
+import { type StreamBytes, streamBytes } from "./stream-bytes.js";
 
 const READ_SIZE = 1 << 20;
 const NEWLINE = 0x0a;
@@ -73,8 +74,7 @@ export class ObservedReader {
     }
   }
 
-  private stdin: AsyncIterator<Buffer | string> | undefined;
-  private pending: Uint8Array = new Uint8Array(0);
+  private stdin: StreamBytes | undefined;
 
   private async readSome(into: Uint8Array): Promise<number> {
     if (this.handle !== undefined) {
@@ -84,16 +84,11 @@ export class ObservedReader {
         throw new CliUsageError(`--observed: cannot read ${this.name}: ${fsReason(error)}`);
       }
     }
-    if (this.pending.length === 0) {
-      this.stdin ??= process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-      const next = await this.stdin.next();
-      if (next.done === true) return 0;
-      this.pending = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
-    }
-    const n = Math.min(this.pending.length, into.length);
-    into.set(this.pending.subarray(0, n));
-    this.pending = this.pending.subarray(n);
-    return n;
+    this.stdin ??= streamBytes(
+      process.stdin,
+      (error) => new CliUsageError(`--observed: cannot read stdin: ${fsReason(error)}`),
+    );
+    return this.stdin.read(into);
   }
 
   /** Reads more; false at the end. */
@@ -182,6 +177,7 @@ export class ObservedReader {
 
   async close(): Promise<void> {
     await this.handle?.close();
+    await this.stdin?.close();
   }
 }
 

@@ -3,6 +3,7 @@ import type { FileHandle } from "node:fs/promises";
 import { open, stat } from "node:fs/promises";
 import { RECORD_SIZE } from "../dispatch/hypercall-record.js";
 import { CliUsageError, fsReason, quote } from "./cli-error.js";
+import { streamBytes } from "./stream-bytes.js";
 
 /** Where `replay` reads its 16-byte records from: a file, or a stream such as stdin. */
 export interface RecordSource {
@@ -101,40 +102,18 @@ export function checkLength(name: string, size: number, hint = ""): void {
 
 /** A record source over a readable stream; its chunks are copied out as they arrive. */
 export function streamSource(name: string, stream: NodeJS.ReadableStream): RecordSource {
-  const chunks = stream[Symbol.asyncIterator]();
-  let pending: Uint8Array = new Uint8Array(0);
-  let at = 0;
+  const bytes = streamBytes(
+    stream,
+    (error) => new CliUsageError(`records: cannot read ${name}: ${fsReason(error)}`),
+  );
   const source: RecordSource = {
     name,
     size: undefined,
     async hasMore(buffered) {
       return buffered > 0 || (await source.read(new Uint8Array(1))) > 0;
     },
-    async read(into) {
-      let n = 0;
-      while (n < into.length) {
-        if (at === pending.length) {
-          if (n > 0) break;
-          let next: IteratorResult<string | Buffer>;
-          try {
-            next = await chunks.next();
-          } catch (error) {
-            throw new CliUsageError(`records: cannot read ${name}: ${fsReason(error)}`);
-          }
-          if (next.done === true) break;
-          pending = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
-          at = 0;
-        }
-        const k = Math.min(pending.length - at, into.length - n);
-        into.set(pending.subarray(at, at + k), n);
-        at += k;
-        n += k;
-      }
-      return n;
-    },
-    async close() {
-      await chunks.return?.();
-    },
+    read: (into) => bytes.read(into),
+    close: () => bytes.close(),
   };
   return source;
 }

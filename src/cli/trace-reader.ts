@@ -20,6 +20,7 @@ import {
   WRITE_MAX_BYTES,
 } from "../trace/trace-op.js";
 import { CliUsageError, fsReason, quote } from "./cli-error.js";
+import { streamBytes } from "./stream-bytes.js";
 
 const READ_SIZE = 1 << 20;
 const NEWLINE = 0x0a;
@@ -75,24 +76,10 @@ async function fileSource(path: string): Promise<ByteSource & { regular: boolean
 }
 
 function stdinSource(): ByteSource {
-  const chunks = process.stdin[Symbol.asyncIterator]();
-  let pending: Uint8Array = new Uint8Array(0);
-  return {
-    async read(into) {
-      if (pending.length === 0) {
-        const next = (await chunks.next()) as IteratorResult<Buffer | string>;
-        if (next.done === true) return 0;
-        pending = typeof next.value === "string" ? Buffer.from(next.value) : next.value;
-      }
-      const n = Math.min(pending.length, into.length);
-      into.set(pending.subarray(0, n));
-      pending = pending.subarray(n);
-      return n;
-    },
-    async close() {
-      await chunks.return?.();
-    },
-  };
+  return streamBytes(
+    process.stdin,
+    (error) => new CliUsageError(`trace: cannot read stdin: ${fsReason(error)}`),
+  );
 }
 
 /** Opens a trace file, or stdin for "-". */

@@ -167,6 +167,26 @@ export class GuestMemory {
    * data[from, from + length). Allocates nothing for spans up to SHORT_COPY bytes a page.
    */
   writeAt(gpaLo: number, gpaHi: number, data: Uint8Array, from: number, length: number): boolean {
+    return this.copy(gpaLo, gpaHi, data, from, length, true);
+  }
+
+  /** guestRead for the hot path: into out[0, length); false (out untouched) when unbacked. */
+  readInto(gpaLo: number, gpaHi: number, length: number, out: Uint8Array): boolean {
+    return this.copy(gpaLo, gpaHi, out, 0, length, false);
+  }
+
+  /**
+   * Copies `length` bytes between the guest's view at the GPA and data[from, …), into the guest
+   * (`toGuest`) or out of it; whole or nothing: false, nothing copied, when a page is unbacked.
+   */
+  private copy(
+    gpaLo: number,
+    gpaHi: number,
+    data: Uint8Array,
+    from: number,
+    length: number,
+    toGuest: boolean,
+  ): boolean {
     if (length === 0) return true;
     const first = GuestMemory.pageNumber(gpaLo, gpaHi);
     const last = this.lastVisiblePage(first, gpaLo, length);
@@ -177,27 +197,11 @@ export class GuestMemory {
       const page = this.view.get(n)!;
       const k = Math.min(HV_PAGE_SIZE - offset, length - done);
       const at = from + done;
-      if (k <= SHORT_COPY) for (let i = 0; i < k; i++) page[offset + i] = data[at + i]!;
-      else page.set(data.subarray(at, at + k), offset);
-      done += k;
-      offset = 0;
-    }
-    return true;
-  }
-
-  /** guestRead for the hot path: into out[0, length); false (out untouched) when unbacked. */
-  readInto(gpaLo: number, gpaHi: number, length: number, out: Uint8Array): boolean {
-    if (length === 0) return true;
-    const first = GuestMemory.pageNumber(gpaLo, gpaHi);
-    const last = this.lastVisiblePage(first, gpaLo, length);
-    if (last < 0) return false;
-    let done = 0;
-    let offset = gpaLo & HV_PAGE_OFFSET_MASK;
-    for (let n = first; n <= last; n++) {
-      const page = this.view.get(n)!;
-      const k = Math.min(HV_PAGE_SIZE - offset, length - done);
-      if (k <= SHORT_COPY) for (let i = 0; i < k; i++) out[done + i] = page[offset + i]!;
-      else out.set(page.subarray(offset, offset + k), done);
+      if (k <= SHORT_COPY) {
+        if (toGuest) for (let i = 0; i < k; i++) page[offset + i] = data[at + i]!;
+        else for (let i = 0; i < k; i++) data[at + i] = page[offset + i]!;
+      } else if (toGuest) page.set(data.subarray(at, at + k), offset);
+      else data.set(page.subarray(offset, offset + k), at);
       done += k;
       offset = 0;
     }

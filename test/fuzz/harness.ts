@@ -13,6 +13,7 @@
 import { hvStatusName } from "../../src/abi/hv-status.js";
 import { resultHi, resultLo, resultReservedBitsClear } from "../../src/abi/hypercall-result.js";
 import { formatU64Hex, halvesToU64 } from "../../src/abi/u64.js";
+import { finalState } from "../../src/cli/golden/fixture-run.js";
 import { BatchRunner } from "../../src/dispatch/batch-runner.js";
 import { Dispatcher } from "../../src/dispatch/dispatcher.js";
 import { explainLastCall } from "../../src/dispatch/explain.js";
@@ -20,7 +21,6 @@ import { hypercall } from "../../src/dispatch/hypercall.js";
 import { encodeRecord, RECORD_SIZE, RESULT_WORDS } from "../../src/dispatch/hypercall-record.js";
 import { loadMachine } from "../../src/state/load-machine.js";
 import type { Machine } from "../../src/state/machine.js";
-import { dumpScenario } from "../../src/state/scenario-dump.js";
 import { parseScenario } from "../../src/state/scenario-schema.js";
 import { TraceEngine, TraceResult } from "../../src/trace/trace-engine.js";
 import { parseTraceObject } from "../../src/trace/trace-jsonl.js";
@@ -365,19 +365,10 @@ export class TraceRunner {
     }
   }
 
-  /** The final state of every VP, real (dumpScenario) against the model's. */
+  /** The final state of every VP, real (finalState, from dumpScenario) against the model's. */
   assertSameState(when: string): void {
     this.listener.check(when);
-    const real = dumpScenario(this.machine).partitions.flatMap((p) =>
-      p.vps.map((vp) => ({
-        partition: p.id,
-        vp: vp.index,
-        siefFlags: vp.siefFlags,
-        sintAssertions: vp.sintAssertions,
-        simSlots: vp.simSlots,
-        queuedMessages: vp.queuedMessages,
-      })),
-    );
+    const real = finalState(this.machine);
     const model = this.model.finalState();
     const got = real.map(canonicalJson);
     const want = model.map(canonicalJson);

@@ -15,7 +15,7 @@ import {
   type OpExpectation,
   scenarioOf,
 } from "../../src/cli/golden/fixture.js";
-import { type FixtureRun, finalState } from "../../src/cli/golden/fixture-run.js";
+import { type FixtureRun, finalState, finalStateOfDump } from "../../src/cli/golden/fixture-run.js";
 import { Dispatcher } from "../../src/dispatch/dispatcher.js";
 import { hypercall } from "../../src/dispatch/hypercall.js";
 import { loadMachine } from "../../src/state/load-machine.js";
@@ -102,22 +102,7 @@ export function runPerCall(f: GoldenFixture): PerCallRun {
 
 /** The final VP states a `--dump-state` file holds, in the shape of a fixture's expectFinal. */
 export function finalOfDump(dump: unknown): FinalVpState[] {
-  const d = dump as {
-    partitions: {
-      id: number;
-      vps: (Omit<FinalVpState, "partition" | "vp"> & { index: number })[];
-    }[];
-  };
-  return d.partitions.flatMap((p) =>
-    p.vps.map((vp) => ({
-      partition: p.id,
-      vp: vp.index,
-      siefFlags: vp.siefFlags,
-      sintAssertions: vp.sintAssertions,
-      simSlots: vp.simSlots,
-      queuedMessages: vp.queuedMessages,
-    })),
-  );
+  return finalStateOfDump(dump as Parameters<typeof finalStateOfDump>[0]);
 }
 
 /** The trace of a fixture as JSON Lines, as `hvcall run` reads it. */

@@ -31,7 +31,12 @@ export interface FixtureRun {
 
 /** Every VP's final state, as `--dump-state` writes it. */
 export function finalState(machine: Machine): FinalVpState[] {
-  return dumpScenario(machine).partitions.flatMap((p) =>
+  return finalStateOfDump(dumpScenario(machine));
+}
+
+/** The final VP states a dump holds (dumpScenario, or a `--dump-state` file), VP by VP. */
+export function finalStateOfDump(dump: ReturnType<typeof dumpScenario>): FinalVpState[] {
+  return dump.partitions.flatMap((p) =>
     p.vps.map((vp) => ({
       partition: p.id,
       vp: vp.index,
